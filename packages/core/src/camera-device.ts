@@ -1,0 +1,52 @@
+import type { Frame, TimestampSource } from './frame.js';
+import type { DurationNs, InstantNs } from './time.js';
+import type { Unsubscribe } from './listeners.js';
+import type { DeviceError } from './errors.js';
+
+/** What a camera delivers once opened (drivers may adjust what was asked). */
+export interface CameraInfo {
+  readonly width: number;
+  readonly height: number;
+  /** FourCC such as "YUYV", or "SIM" for simulated cameras. */
+  readonly pixelFormat: string;
+  readonly fps: number;
+  readonly timestampSource: TimestampSource;
+}
+
+/** Options for a synchronized start. */
+export interface StartOptions {
+  /** Start streaming at this instant (device clock: monotonic). Omitted: as soon as possible. */
+  readonly atNs?: InstantNs;
+}
+
+/** What a start achieved. */
+export interface StartResult {
+  /** The instant streaming actually started (device clock). */
+  readonly startedAtNs: InstantNs;
+  /** startedAtNs − atNs, when atNs was given. */
+  readonly lateByNs?: DurationNs;
+}
+
+/** Non-frame events a camera reports. */
+export type CameraEvent =
+  | { readonly type: 'lost'; readonly cameraId: string; readonly error: DeviceError }
+  | { readonly type: 'error'; readonly cameraId: string; readonly error: DeviceError }
+  | { readonly type: 'reconnected'; readonly cameraId: string };
+
+/**
+ * A camera. Seed: `icamera_device` (initialize → open, start_capture → start,
+ * stop_capture → stop, get_frame → onFrame / frames, get_camera_id → id).
+ * Implemented by `SimCamera` (@syncap/sim) and `V4l2Camera` (@syncap/native-v4l2).
+ */
+export interface CameraDevice {
+  readonly id: string;
+  /** Set after `open()`. */
+  readonly info: CameraInfo | undefined;
+  open(): Promise<void>;
+  start(options?: StartOptions): Promise<StartResult>;
+  stop(): Promise<void>;
+  close(): Promise<void>;
+  /** Frames as they arrive. The listener owns the frame and must `releaseFrame()` it eventually. */
+  onFrame(listener: (frame: Frame) => void): Unsubscribe;
+  onEvent(listener: (event: CameraEvent) => void): Unsubscribe;
+}

@@ -1,0 +1,79 @@
+import type { Frame } from './frame.js';
+import type { DurationNs, InstantNs } from './time.js';
+import { formatInstantNs } from './time.js';
+
+/**
+ * One frame per camera, taken at (nearly) the same instant. Seed: `frame_group`.
+ *
+ * `timeNs` is the earliest member's rig time (as the seed's group_timestamp);
+ * `spanNs` is latest − earliest.
+ */
+export class FrameGroup {
+  /** Sequential per producer, in emission order. */
+  readonly id: number;
+  readonly timeNs: InstantNs;
+  readonly spanNs: DurationNs;
+  /** Members by camera id, in the rig's camera order. */
+  readonly frames: ReadonlyMap<string, Frame>;
+  /** Every expected camera has a frame. */
+  readonly complete: boolean;
+  /** Expected cameras without a frame, in rig order. */
+  readonly missing: readonly string[];
+  /** Emitted by `flush()` at the end of a stream rather than by the policy's rule. */
+  readonly flushed: boolean;
+
+  constructor(id: number, cameraOrder: readonly string[], members: readonly Frame[], flushed = false) {
+    if (members.length === 0) throw new RangeError('a frame group needs at least one frame');
+    this.id = id;
+    const byCamera = new Map<string, Frame>();
+    for (const f of members) byCamera.set(f.cameraId, f);
+    const ordered = new Map<string, Frame>();
+    const missing: string[] = [];
+    for (const cam of cameraOrder) {
+      const f = byCamera.get(cam);
+      if (f) ordered.set(cam, f);
+      else missing.push(cam);
+    }
+    let min = members[0]!.rigTimeNs;
+    let max = min;
+    for (const f of members) {
+      if (f.rigTimeNs < min) min = f.rigTimeNs;
+      if (f.rigTimeNs > max) max = f.rigTimeNs;
+    }
+    this.timeNs = min;
+    this.spanNs = Number(max - min);
+    this.frames = ordered;
+    this.missing = missing;
+    this.complete = missing.length === 0;
+    this.flushed = flushed;
+  }
+
+  get size(): number {
+    return this.frames.size;
+  }
+
+  /** Seed: `is_well_synced(tolerance)`. Complete and spanning at most `toleranceNs`. */
+  isWellSynced(toleranceNs: DurationNs): boolean {
+    return this.complete && this.spanNs <= toleranceNs;
+  }
+
+  /** Releases every member's data (zero-copy buffers go back to their driver). */
+  release(): void {
+    for (const f of this.frames.values()) f.data?.release();
+  }
+
+  /** The group as one JSON Lines record (DESIGN §6 replay output). Key order is fixed. */
+  toJSONLine(): string {
+    const frames: Record<string, { seq: number; t: string }> = {};
+    for (const [cam, f] of this.frames) frames[cam] = { seq: f.seq, t: formatInstantNs(f.rigTimeNs) };
+    const record: Record<string, unknown> = {
+      group: this.id,
+      t: formatInstantNs(this.timeNs),
+      spanNs: this.spanNs,
+      complete: this.complete,
+      frames,
+    };
+    if (this.flushed) record.flushed = true;
+    return JSON.stringify(record);
+  }
+}
