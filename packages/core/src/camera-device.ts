@@ -11,6 +11,11 @@ export interface CameraInfo {
   readonly pixelFormat: string;
   readonly fps: number;
   readonly timestampSource: TimestampSource;
+  /**
+   * Driver buffers frames are delivered in, when frames are zero-copy views that
+   * must be released for the driver to reuse them. Undefined when frames own their data.
+   */
+  readonly buffers?: number;
 }
 
 /** Options for a synchronized start. */

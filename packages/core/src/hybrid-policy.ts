@@ -43,7 +43,7 @@ export interface HybridSwitchEvent {
   readonly to: HybridMode;
   readonly reason: string;
   readonly medianSpanNs: number;
-  /** Id of the group whose span completed the judgement. */
+  /** Id of the group whose span completed the judgement (−1 when a late frame did). */
   readonly afterGroupId: number;
 }
 
@@ -84,7 +84,12 @@ export class HybridPolicy implements GroupingPolicy {
     const ids = new GroupIdCounter();
     const inner: PolicyOutput = {
       group: (g) => this.onGroup(g),
-      discard: (f, reason) => out.discard(f, reason),
+      discard: (f, reason) => {
+        out.discard(f, reason);
+        // A frame arriving after its barrier group timed out is as much a sign of a broken
+        // lock as a wide span (a camera running whole periods behind): judge it as unbounded.
+        if (reason === 'late' && this.active === this.barrier) this.judge(Number.POSITIVE_INFINITY, -1);
+      },
     };
     this.barrier = new BarrierPolicy(cameras, inner, { maxWaitNs: options.maxWaitNs, maxPendingGroups: options.queueSize }, ids);
     const fallback = options.fallback ?? 'window';
@@ -165,8 +170,13 @@ export class HybridPolicy implements GroupingPolicy {
 
   private onGroup(group: FrameGroup): void {
     this.out.group(group);
-    if (!this.monitoring || !group.complete || this.pendingSwitch) return;
-    this.spans.push(group.spanNs);
+    if (group.complete) this.judge(group.spanNs, group.id, group);
+  }
+
+  /** Adds one span sample (a complete group's, or ∞ for a late frame) and decides whether to switch. */
+  private judge(spanNs: number, groupId: number, group?: FrameGroup): void {
+    if (!this.monitoring || this.pendingSwitch) return;
+    this.spans.push(spanNs);
     if (this.spans.length > this.monitorWindow) this.spans.shift();
     if (this.spans.length < this.monitorWindow) return;
     const medianSpanNs = median(this.spans);
@@ -176,12 +186,15 @@ export class HybridPolicy implements GroupingPolicy {
         event: {
           from: 'barrier',
           to: 'fallback',
-          reason: `median span ${medianSpanNs} ns over the last ${this.monitorWindow} groups exceeds the ${this.thresholdNs} ns threshold`,
+          reason:
+            medianSpanNs === Number.POSITIVE_INFINITY
+              ? `frames keep arriving after their barrier group timed out (a camera is whole periods off)`
+              : `median span ${medianSpanNs} ns over the last ${this.monitorWindow} groups exceeds the ${this.thresholdNs} ns threshold`,
           medianSpanNs,
-          afterGroupId: group.id,
+          afterGroupId: groupId,
         },
       };
-    } else if (this.mode === 'fallback' && medianSpanNs < this.thresholdNs * this.hysteresis && group.spanNs < this.thresholdNs * this.hysteresis) {
+    } else if (group && this.mode === 'fallback' && medianSpanNs < this.thresholdNs * this.hysteresis && group.spanNs < this.thresholdNs * this.hysteresis) {
       this.pendingSwitch = {
         to: 'barrier',
         rebaseOn: group,
@@ -190,7 +203,7 @@ export class HybridPolicy implements GroupingPolicy {
           to: 'barrier',
           reason: `median span ${medianSpanNs} ns over the last ${this.monitorWindow} groups is under ${this.thresholdNs * this.hysteresis} ns: re-locking the barrier`,
           medianSpanNs,
-          afterGroupId: group.id,
+          afterGroupId: groupId,
         },
       };
     }

@@ -20,7 +20,12 @@ export interface SyncCaptureManagerOptions {
   readonly clock: Clock;
   /** Timers for timeouts and ticks (fake timers or the sim scheduler in tests). Default: the host's. */
   readonly timers?: Timers;
-  /** Groups held for the consumer; past this the oldest is dropped and counted. Default 64. */
+  /**
+   * Groups held for the consumer; past this the oldest is dropped and counted. Default 64.
+   * With zero-copy devices (CameraInfo.buffers set) it is capped at half the smallest
+   * buffer count: queued groups hold driver buffers, and a starved driver would lose the
+   * newest frames instead of the consumer losing the oldest groups.
+   */
   readonly queueCapacity?: number;
   /** How often the policy is told that time passed (so a dead camera cannot stall groups), ms. Default 10. */
   readonly tickMs?: number;
@@ -61,7 +66,8 @@ export class SyncCaptureManager implements AsyncIterable<FrameGroup> {
   private readonly subscriptions: Unsubscribe[] = [];
   private readonly events = new Listeners<ManagerEvent>();
   private readonly timers: Timers;
-  private readonly queueCapacity: number;
+  private readonly requestedQueueCapacity: number;
+  private effectiveQueueCapacity: number;
   private readonly tickMs: number;
   private readonly startLeadNs: number;
   private tickHandle: unknown;
@@ -70,8 +76,9 @@ export class SyncCaptureManager implements AsyncIterable<FrameGroup> {
 
   constructor(private readonly options: SyncCaptureManagerOptions) {
     this.timers = options.timers ?? systemTimers;
-    this.queueCapacity = options.queueCapacity ?? 64;
-    if (!Number.isInteger(this.queueCapacity) || this.queueCapacity < 1) {
+    this.requestedQueueCapacity = options.queueCapacity ?? 64;
+    this.effectiveQueueCapacity = this.requestedQueueCapacity;
+    if (!Number.isInteger(this.requestedQueueCapacity) || this.requestedQueueCapacity < 1) {
       throw new ConfigError(`queueCapacity must be a positive integer, got ${options.queueCapacity}`);
     }
     this.tickMs = options.tickMs ?? 10;
@@ -131,6 +138,10 @@ export class SyncCaptureManager implements AsyncIterable<FrameGroup> {
       this.state = 'idle';
       throw new DeviceError('E_OPEN', failures.length === 1 ? this.devices[opened.findIndex((r) => r.status === 'rejected')]!.id : 'rig', `cannot open: ${failures.join('; ')}`);
     }
+
+    const buffers = this.devices.map((d) => d.info?.buffers).filter((b): b is number => b !== undefined);
+    this.effectiveQueueCapacity =
+      buffers.length > 0 ? Math.min(this.requestedQueueCapacity, Math.max(1, Math.floor(Math.min(...buffers) / 2))) : this.requestedQueueCapacity;
 
     const mapFrame = this.options.mapFrame;
     for (const device of this.devices) {
@@ -216,6 +227,11 @@ export class SyncCaptureManager implements AsyncIterable<FrameGroup> {
     }
   }
 
+  /** Groups the queue holds at most (after start: capped by device buffers). */
+  get queueCapacity(): number {
+    return this.effectiveQueueCapacity;
+  }
+
   /** Groups waiting for the consumer. */
   get queuedGroups(): number {
     return this.queue.length;
@@ -249,7 +265,7 @@ export class SyncCaptureManager implements AsyncIterable<FrameGroup> {
       waiter.resolve(group);
       return;
     }
-    if (this.queue.length >= this.queueCapacity) {
+    if (this.queue.length >= this.effectiveQueueCapacity) {
       const dropped = this.queue.shift()!;
       dropped.release();
       this.counters!.droppedGroups++;

@@ -43,7 +43,7 @@ export interface SimCameraOptions {
   /** Delay from end of frame until the process has the frame: mean (exponential tail), ns. Default 200 µs. */
   readonly deliveryLatencyNs?: number;
   readonly timestampSource?: TimestampSource;
-  /** Driver buffers; a frame that finds none free (the consumer holds them all) is lost. Default 4. */
+  /** Driver buffers; a frame that finds none free (the consumer holds them all) is lost. Default 32. */
   readonly buffers?: number;
   /** Bytes of pixel data per frame; 0 sends timing only. Default 0. */
   readonly payloadBytes?: number;
@@ -114,7 +114,7 @@ export class SimCamera implements CameraDevice {
       exposureNs: 1_000_000,
       deliveryLatencyNs: 200_000,
       timestampSource: 'start-of-exposure',
-      buffers: 4,
+      buffers: 32,
       payloadBytes: 0,
       width: 640,
       height: 360,
@@ -143,6 +143,7 @@ export class SimCamera implements CameraDevice {
       pixelFormat: 'SIM',
       fps: this.o.fps,
       timestampSource: this.o.timestampSource,
+      buffers: this.o.buffers,
     };
   }
 

@@ -1,0 +1,41 @@
+import { SyncapError } from '@syncap/core';
+import { Command, CommanderError } from 'commander';
+import { replayCommand } from './commands/replay-command.js';
+
+/** The `syncap-node` program. Exported for tests; `bin/syncap-node.js` runs it. */
+export function buildProgram(): Command {
+  const program = new Command('syncap-node')
+    .description('syncap node: synchronized multi-camera capture — capture, join a rig, simulate, replay and record')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .addCommand(replayCommand());
+  return program;
+}
+
+/** Runs the CLI; typed errors become one clear line and exit code 1 (2 for usage errors). */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  for (const c of program.commands) c.exitOverride();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof SyncapError) {
+      process.stderr.write(`syncap-node: ${error.message}\n`);
+      return error.code === 'E_CONFIG' ? 2 : 1;
+    }
+    throw error;
+  }
+}
+
+/** Runs the CLI as a process: sets the exit code, reports unexpected errors with their stack. */
+export async function run(argv: readonly string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (error) {
+    process.stderr.write(`syncap-node: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,1 @@
+export { buildProgram, main, run } from './cli.js';
