@@ -76,7 +76,7 @@ export class SimScheduler {
   /** Runs every task due at or before `untilNs`, then sets the time to `untilNs`. */
   runUntil(untilNs: InstantNs): void {
     for (;;) {
-      const head = this.heap[0];
+      const head = this.liveHead();
       if (!head || head.atNs > untilNs) break;
       this.step();
     }
@@ -97,12 +97,18 @@ export class SimScheduler {
   async runUntilAsync(untilNs: InstantNs, settle: () => Promise<void> = flushMicrotasks): Promise<void> {
     await settle();
     for (;;) {
-      const head = this.heap[0];
+      const head = this.liveHead();
       if (!head || head.atNs > untilNs) break;
       this.step();
       await settle();
     }
     if (untilNs > this.now) this.now = untilNs;
+  }
+
+  /** The next task that will run, discarding cancelled ones at the head. */
+  private liveHead(): Task | undefined {
+    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
+    return this.heap[0];
   }
 
   private pop(): Task | undefined {
