@@ -5,9 +5,9 @@ import { checkInvariants, runPolicy } from '../support/run-policy.js';
 
 /** Per-camera streams of strictly increasing timestamps. */
 const streamsArb = (maxCameras: number, maxFrames: number, maxGap: number) =>
-  fc.integer({ min: 2, max: maxCameras }).chain((n) =>
-    fc.array(fc.array(fc.integer({ min: 1, max: maxGap }), { minLength: 1, maxLength: maxFrames }), { minLength: n, maxLength: n }),
-  );
+  fc
+    .integer({ min: 2, max: maxCameras })
+    .chain((n) => fc.array(fc.array(fc.integer({ min: 1, max: maxGap }), { minLength: 1, maxLength: maxFrames }), { minLength: n, maxLength: n }));
 
 function toFrames(gapsPerCamera: number[][]): Frame[][] {
   return gapsPerCamera.map((gaps, c) => {
@@ -26,7 +26,7 @@ function interleave(streams: Frame[][], picks: number[]): Frame[] {
   const out: Frame[] = [];
   let p = 0;
   for (;;) {
-    const open = streams.map((s, i) => i).filter((i) => pos[i]! < streams[i]!.length);
+    const open = streams.map((_s, i) => i).filter((i) => pos[i]! < streams[i]!.length);
     if (open.length === 0) return out;
     const i = open[(picks[p++ % Math.max(1, picks.length)] ?? 0) % open.length]!;
     out.push(streams[i]![pos[i]!++]!);

@@ -34,7 +34,9 @@ function truthSets(frames: readonly Frame[], indexOf: ReadonlyMap<Frame, number>
   return out;
 }
 
-function simulate(rig: fc.RecordValue<typeof rigArb extends fc.Arbitrary<infer T> ? T : never>, drops: boolean) {
+type Rig = typeof rigArb extends fc.Arbitrary<infer T> ? T : never;
+
+function simulate(rig: Rig, drops: boolean) {
   const periodNs = NS_PER_S / rig.fps;
   const clip = rig.jitterFraction * periodNs;
   return {

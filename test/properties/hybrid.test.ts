@@ -44,7 +44,11 @@ test.prop(
   for (const f of run.frames) hybrid.push(f);
   hybrid.flush();
 
-  expect(checkInvariants(runPolicy({ name: 'hybrid', thresholdNs: 5_000_000, fallback: rig.fallback }, run.cameraIds, run.frames, { flush: true }), run.frames, { ordered: false })).toBeNull();
+  expect(
+    checkInvariants(runPolicy({ name: 'hybrid', thresholdNs: 5_000_000, fallback: rig.fallback }, run.cameraIds, run.frames, { flush: true }), run.frames, {
+      ordered: false,
+    }),
+  ).toBeNull();
   expect(switches.map((s) => s.to).slice(0, 2)).toEqual(['fallback', 'barrier']);
   expect(switches[0]!.medianSpanNs).toBeGreaterThan(5_000_000);
   expect(switches[0]!.reason).toMatch(/threshold|timed out/);

@@ -21,35 +21,34 @@ function rig(seed: number, cameras: number, options: { fps?: number; ppm?: (i: n
   return { scheduler, cams };
 }
 
-test.prop([fc.integer(), fc.integer({ min: 2, max: 16 }), fc.integer({ min: 1, max: 24 }), fc.constantFrom('barrier', 'window', 'approximate', 'hybrid')], { numRuns: 25 })(
-  'bounded memory: with a consumer that stops reading, every queue stays within its bound',
-  async (seed, cameras, capacity, policy) => {
-    // 32 buffers per camera: room for what a policy holds (ApproximateTime: 10 per camera) plus the queue.
-    const { scheduler, cams } = rig(seed, cameras, { buffers: 32, dropRate: 0.05 });
-    const manager = new SyncCaptureManager({ policy: { name: policy } as never, clock: scheduler.clock, timers: scheduler.timers, queueCapacity: capacity });
-    for (const c of cams) manager.addCamera(c, { fps: 30 });
-    await manager.start();
-    let maxQueued = 0;
-    let maxPending = 0;
-    let maxBuffers = 0;
-    for (let t = 0; t < 50; t++) {
-      await scheduler.runUntilAsync(scheduler.nowNs + 100_000_000n);
-      maxQueued = Math.max(maxQueued, manager.queuedGroups);
-      maxPending = Math.max(maxPending, manager.activePolicy!.pendingFrames);
-      maxBuffers = Math.max(maxBuffers, ...cams.map((c) => c.buffersInUse));
-    }
-    const stats = manager.stats();
-    expect(manager.queueCapacity).toBe(Math.min(capacity, 16));
-    expect(maxQueued).toBeLessThanOrEqual(manager.queueCapacity);
-    // The oldest groups go, counted; the cameras never starve for buffers.
-    expect(stats.droppedGroups).toBeGreaterThan(0);
-    for (const c of cams) expect(c.counts['no-buffer']).toBe(0);
-    // Policies bound pending frames by their queue options (64 per camera at most here).
-    expect(maxPending).toBeLessThanOrEqual(64 * cameras);
-    expect(maxBuffers).toBeLessThanOrEqual(32);
-    await manager.stop();
-  },
-);
+test.prop([fc.integer(), fc.integer({ min: 2, max: 16 }), fc.integer({ min: 1, max: 24 }), fc.constantFrom('barrier', 'window', 'approximate', 'hybrid')], {
+  numRuns: 25,
+})('bounded memory: with a consumer that stops reading, every queue stays within its bound', async (seed, cameras, capacity, policy) => {
+  // 32 buffers per camera: room for what a policy holds (ApproximateTime: 10 per camera) plus the queue.
+  const { scheduler, cams } = rig(seed, cameras, { buffers: 32, dropRate: 0.05 });
+  const manager = new SyncCaptureManager({ policy: { name: policy } as never, clock: scheduler.clock, timers: scheduler.timers, queueCapacity: capacity });
+  for (const c of cams) manager.addCamera(c, { fps: 30 });
+  await manager.start();
+  let maxQueued = 0;
+  let maxPending = 0;
+  let maxBuffers = 0;
+  for (let t = 0; t < 50; t++) {
+    await scheduler.runUntilAsync(scheduler.nowNs + 100_000_000n);
+    maxQueued = Math.max(maxQueued, manager.queuedGroups);
+    maxPending = Math.max(maxPending, manager.activePolicy!.pendingFrames);
+    maxBuffers = Math.max(maxBuffers, ...cams.map((c) => c.buffersInUse));
+  }
+  const stats = manager.stats();
+  expect(manager.queueCapacity).toBe(Math.min(capacity, 16));
+  expect(maxQueued).toBeLessThanOrEqual(manager.queueCapacity);
+  // The oldest groups go, counted; the cameras never starve for buffers.
+  expect(stats.droppedGroups).toBeGreaterThan(0);
+  for (const c of cams) expect(c.counts['no-buffer']).toBe(0);
+  // Policies bound pending frames by their queue options (64 per camera at most here).
+  expect(maxPending).toBeLessThanOrEqual(64 * cameras);
+  expect(maxBuffers).toBeLessThanOrEqual(32);
+  await manager.stop();
+});
 
 describe('SyncCaptureManager on the sim scheduler', () => {
   it('delivers groups through nextGroup and the async iterator, then ends after stop()', async () => {
@@ -118,7 +117,9 @@ describe('SyncCaptureManager on the sim scheduler', () => {
     for (const c of cams) manager.addCamera(c, { fps: 30 });
     await manager.start();
     await scheduler.runUntilAsync(6_000_000_000n);
-    const kinds = events.filter((e) => e.type === 'policy-switch' || e.type === 'relocked').map((e) => (e.type === 'policy-switch' ? `${e.event.from}->${e.event.to}` : e.type));
+    const kinds = events
+      .filter((e) => e.type === 'policy-switch' || e.type === 'relocked')
+      .map((e) => (e.type === 'policy-switch' ? `${e.event.from}->${e.event.to}` : e.type));
     expect(kinds.slice(0, 3)).toEqual(['barrier->fallback', 'relocked', 'fallback->barrier']);
     expect(manager.stats().policySwitches).toBeGreaterThanOrEqual(2);
     await manager.stop();

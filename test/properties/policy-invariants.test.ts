@@ -32,7 +32,11 @@ const policyArb: fc.Arbitrary<PolicyConfig> = fc.oneof(
     toleranceNs: fc.option(fc.integer({ min: 0, max: 20_000_000 }), { nil: undefined }),
   }),
   fc.record({ name: fc.constant('exact' as const), queueSize: fc.integer({ min: 1, max: 20 }) }),
-  fc.record({ name: fc.constant('hybrid' as const), thresholdNs: fc.integer({ min: 100_000, max: 10_000_000 }), fallback: fc.constantFrom('window' as const, 'approximate' as const) }),
+  fc.record({
+    name: fc.constant('hybrid' as const),
+    thresholdNs: fc.integer({ min: 100_000, max: 10_000_000 }),
+    fallback: fc.constantFrom('window' as const, 'approximate' as const),
+  }),
 );
 
 test.prop([rigArb, policyArb, fc.boolean()], { numRuns: 150 })(

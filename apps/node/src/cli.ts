@@ -1,5 +1,6 @@
 import { SyncapError } from '@syncap/core';
 import { Command, CommanderError } from 'commander';
+import { demoCommand } from './commands/demo-command.js';
 import { replayCommand } from './commands/replay-command.js';
 
 /** The `syncap-node` program. Exported for tests; `bin/syncap-node.js` runs it. */
@@ -8,7 +9,8 @@ export function buildProgram(): Command {
     .description('syncap node: synchronized multi-camera capture — capture, join a rig, simulate, replay and record')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
-    .addCommand(replayCommand());
+    .addCommand(replayCommand())
+    .addCommand(demoCommand());
   return program;
 }
 

@@ -1,7 +1,7 @@
+import { ConfigError } from './errors.js';
 import type { Frame } from './frame.js';
 import { type CameraSpec, checkNonNegative, checkPositiveInt, GroupIdCounter, PolicyBase, type PolicyOutput } from './grouping-policy.js';
 import { RingQueue } from './ring-queue.js';
-import { ConfigError } from './errors.js';
 
 export interface ApproximatePolicyOptions {
   /** Frames held per camera (waiting and already-considered); the oldest is dropped past this. Default 10 (ROS default). */
@@ -240,7 +240,7 @@ export class ApproximatePolicy extends PolicyBase {
     if (front !== undefined) return front.rel;
     const past = this.past[i]!;
     const lowerBound = past[past.length - 1]!.rel + this.lowerBound[i]!;
-    return lowerBound > this.pivotTime ? lowerBound : this.pivotTime;
+    return Math.max(lowerBound, this.pivotTime);
   }
 
   private makeCandidate(): void {

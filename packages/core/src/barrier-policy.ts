@@ -1,13 +1,6 @@
 import type { Frame } from './frame.js';
 import type { FrameGroup } from './frame-group.js';
-import {
-  type CameraSpec,
-  checkNonNegative,
-  checkPositiveInt,
-  GroupIdCounter,
-  PolicyBase,
-  type PolicyOutput,
-} from './grouping-policy.js';
+import { type CameraSpec, checkNonNegative, checkPositiveInt, GroupIdCounter, PolicyBase, type PolicyOutput } from './grouping-policy.js';
 import { NS_PER_MS, seqForwardDistance } from './time.js';
 
 export interface BarrierPolicyOptions {

@@ -1,7 +1,7 @@
-import type { Frame, TimestampSource } from './frame.js';
-import type { DurationNs, InstantNs } from './time.js';
-import type { Unsubscribe } from './listeners.js';
 import type { DeviceError } from './errors.js';
+import type { Frame, TimestampSource } from './frame.js';
+import type { Unsubscribe } from './listeners.js';
+import type { DurationNs, InstantNs } from './time.js';
 
 /** What a camera delivers once opened (drivers may adjust what was asked). */
 export interface CameraInfo {

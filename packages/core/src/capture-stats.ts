@@ -1,9 +1,9 @@
 import { build, type Histogram } from 'hdr-histogram-js';
-import { DISCARD_REASONS, type DiscardReason } from './grouping-policy.js';
-import { seqForwardDistance } from './time.js';
-import type { FrameGroup } from './frame-group.js';
 import type { Frame } from './frame.js';
+import type { FrameGroup } from './frame-group.js';
+import { DISCARD_REASONS, type DiscardReason } from './grouping-policy.js';
 import { RingQueue } from './ring-queue.js';
+import { seqForwardDistance } from './time.js';
 
 const HALF_U32 = 0x8000_0000;
 

@@ -51,11 +51,6 @@ export function releaseFrame(frame: Frame): void {
 }
 
 /** A frame carrying only timing (traces, metadata, tests). */
-export function timingFrame(
-  cameraId: string,
-  seq: number,
-  rigTimeNs: InstantNs,
-  extra: Partial<Omit<Frame, 'cameraId' | 'seq' | 'rigTimeNs'>> = {},
-): Frame {
+export function timingFrame(cameraId: string, seq: number, rigTimeNs: InstantNs, extra: Partial<Omit<Frame, 'cameraId' | 'seq' | 'rigTimeNs'>> = {}): Frame {
   return { cameraId, seq, deviceTimeNs: rigTimeNs, rigTimeNs, flags: FrameFlags.NONE, ...extra };
 }

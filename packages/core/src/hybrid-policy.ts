@@ -3,14 +3,7 @@ import { BarrierPolicy } from './barrier-policy.js';
 import { ConfigError } from './errors.js';
 import type { Frame } from './frame.js';
 import type { FrameGroup } from './frame-group.js';
-import {
-  type CameraSpec,
-  checkNonNegative,
-  checkPositiveInt,
-  GroupIdCounter,
-  type GroupingPolicy,
-  type PolicyOutput,
-} from './grouping-policy.js';
+import { type CameraSpec, checkNonNegative, checkPositiveInt, GroupIdCounter, type GroupingPolicy, type PolicyOutput } from './grouping-policy.js';
 import { Listeners, type Unsubscribe } from './listeners.js';
 import { median } from './robust-stats.js';
 import type { InstantNs } from './time.js';
@@ -74,7 +67,11 @@ export class HybridPolicy implements GroupingPolicy {
   /** Mode changes so far. */
   switches = 0;
 
-  constructor(cameras: readonly CameraSpec[], private readonly out: PolicyOutput, options: HybridPolicyOptions = {}) {
+  constructor(
+    cameras: readonly CameraSpec[],
+    private readonly out: PolicyOutput,
+    options: HybridPolicyOptions = {},
+  ) {
     this.cameraIds = cameras.map((c) => c.id);
     this.thresholdNs = checkNonNegative('thresholdNs', options.thresholdNs ?? 5 * NS_PER_MS);
     this.hysteresis = options.hysteresis ?? 0.5;

@@ -10,7 +10,11 @@ function collect(config: PolicyConfig, cams: string[], frames: Frame[], flush = 
   const groups: FrameGroup[] = [];
   const discarded: Array<[string, DiscardReason]> = [];
   const out: PolicyOutput = { group: (g) => groups.push(g), discard: (f, r) => discarded.push([`${f.cameraId}#${f.seq}`, r]) };
-  const policy = createPolicy(config, cams.map((id) => ({ id })), out);
+  const policy = createPolicy(
+    config,
+    cams.map((id) => ({ id })),
+    out,
+  );
   for (const f of frames) policy.push(f);
   if (flush) policy.flush();
   return { groups, discarded, policy };
@@ -43,7 +47,11 @@ describe('window', () => {
     expect(collect({ name: 'window', toleranceNs: 50, maxWaitNs: 1000 }, ['a', 'b', 'c'], frames).groups).toEqual([]);
   });
   it('discards a frame without enough peers as stale, and late and out-of-order frames by name', () => {
-    const r = collect({ name: 'window', toleranceNs: 10, maxWaitNs: 1000 }, ['a', 'b'], [f('a', 0, 0), f('b', 0, 500), f('a', 1, 505), f('b', 1, 400), f('a', 2, 505), f('z', 0, 1)]);
+    const r = collect(
+      { name: 'window', toleranceNs: 10, maxWaitNs: 1000 },
+      ['a', 'b'],
+      [f('a', 0, 0), f('b', 0, 500), f('a', 1, 505), f('b', 1, 400), f('a', 2, 505), f('z', 0, 1)],
+    );
     expect(r.groups.map(members)).toEqual(['a#1,b#0']);
     expect(r.discarded).toEqual([
       ['a#0', 'stale'],
@@ -61,7 +69,9 @@ describe('window', () => {
   it('rejects bad options by name', () => {
     expect(() => collect({ name: 'window', toleranceNs: -1 }, ['a'], [])).toThrow(/toleranceNs must be a non-negative number/);
     expect(() => collect({ name: 'window', minCameras: 0 }, ['a'], [])).toThrow(ConfigError);
-    expect(() => createPolicy({ name: 'nope' } as never, [{ id: 'a' }], { group() {}, discard() {} })).toThrow(/unknown policy "nope": choose one of barrier, window/);
+    expect(() => createPolicy({ name: 'nope' } as never, [{ id: 'a' }], { group() {}, discard() {} })).toThrow(
+      /unknown policy "nope": choose one of barrier, window/,
+    );
     expect(() => createPolicy({ name: 'window' }, [{ id: 'a' }, { id: 'a' }], { group() {}, discard() {} })).toThrow(/appears twice/);
   });
 });

@@ -32,8 +32,6 @@ export function createPolicy(config: PolicyConfig, cameras: readonly CameraSpec[
     case 'hybrid':
       return new HybridPolicy(cameras, out, config);
     default:
-      throw new ConfigError(
-        `unknown policy "${(config as { name: string }).name}": choose one of ${POLICY_NAMES.join(', ')}`,
-      );
+      throw new ConfigError(`unknown policy "${(config as { name: string }).name}": choose one of ${POLICY_NAMES.join(', ')}`);
   }
 }

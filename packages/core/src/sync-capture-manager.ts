@@ -136,7 +136,11 @@ export class SyncCaptureManager implements AsyncIterable<FrameGroup> {
     if (failures.length > 0) {
       await Promise.allSettled(this.devices.filter((_, i) => opened[i]!.status === 'fulfilled').map((d) => d.close()));
       this.state = 'idle';
-      throw new DeviceError('E_OPEN', failures.length === 1 ? this.devices[opened.findIndex((r) => r.status === 'rejected')]!.id : 'rig', `cannot open: ${failures.join('; ')}`);
+      throw new DeviceError(
+        'E_OPEN',
+        failures.length === 1 ? this.devices[opened.findIndex((r) => r.status === 'rejected')]!.id : 'rig',
+        `cannot open: ${failures.join('; ')}`,
+      );
     }
 
     const buffers = this.devices.map((d) => d.info?.buffers).filter((b): b is number => b !== undefined);

@@ -24,12 +24,15 @@ describe('time', () => {
 });
 
 describe('phase', () => {
-  test.prop([fc.integer({ min: -1e12, max: 1e12 }), fc.integer({ min: 2, max: 1e9 })])('wrapPhaseNs lands in [−T/2, T/2) and differs by whole periods', (ns, period) => {
-    const p = wrapPhaseNs(ns, period);
-    expect(p).toBeGreaterThanOrEqual(-period / 2);
-    expect(p).toBeLessThan(period / 2);
-    expect(Math.abs(((ns - p) / period) % 1)).toBeLessThan(1e-6);
-  });
+  test.prop([fc.integer({ min: -1e12, max: 1e12 }), fc.integer({ min: 2, max: 1e9 })])(
+    'wrapPhaseNs lands in [−T/2, T/2) and differs by whole periods',
+    (ns, period) => {
+      const p = wrapPhaseNs(ns, period);
+      expect(p).toBeGreaterThanOrEqual(-period / 2);
+      expect(p).toBeLessThan(period / 2);
+      expect(Math.abs(((ns - p) / period) % 1)).toBeLessThan(1e-6);
+    },
+  );
   it('phase of an instant against the grid', () => {
     expect(phaseOfNs(1_000_000_100n, 1_000_000)).toBe(100);
     expect(phaseOfNs(999_999_900n, 1_000_000)).toBe(-100);

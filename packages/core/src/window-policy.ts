@@ -1,12 +1,5 @@
 import type { Frame } from './frame.js';
-import {
-  type CameraSpec,
-  checkNonNegative,
-  checkPositiveInt,
-  GroupIdCounter,
-  PolicyBase,
-  type PolicyOutput,
-} from './grouping-policy.js';
+import { type CameraSpec, checkNonNegative, checkPositiveInt, GroupIdCounter, PolicyBase, type PolicyOutput } from './grouping-policy.js';
 import { RingQueue } from './ring-queue.js';
 import { NS_PER_MS } from './time.js';
 

@@ -1,7 +1,7 @@
 import type { Random } from '@syncap/core';
-import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGenerator';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGenerator';
 
 /** 32-bit FNV-1a of a string: turns a stream name into seed material. */
 function hashName(name: string): number {

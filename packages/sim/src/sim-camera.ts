@@ -15,8 +15,8 @@ import {
   type Unsubscribe,
 } from '@syncap/core';
 import { type HostClock, perfectClock } from './host-clock.js';
-import type { SimScheduler, TaskHandle } from './sim-scheduler.js';
 import type { SeededRandom } from './seeded-random.js';
+import type { SimScheduler, TaskHandle } from './sim-scheduler.js';
 
 export interface SimCameraOptions {
   readonly id: string;
@@ -250,7 +250,8 @@ export class SimCamera implements CameraDevice {
 
   private makeFrame(seq: number, exposureNs: bigint, endOfFrameNs: bigint, arrivalNs: bigint): Frame {
     const stampTrue = this.o.timestampSource === 'end-of-frame' ? endOfFrameNs : exposureNs;
-    let jitter = this.o.jitterNs === 0 ? 0 : this.o.jitterShape === 'heavy' ? this.random.studentT(3) * this.o.jitterNs : this.random.normal() * this.o.jitterNs;
+    let jitter =
+      this.o.jitterNs === 0 ? 0 : this.o.jitterShape === 'heavy' ? this.random.studentT(3) * this.o.jitterNs : this.random.normal() * this.o.jitterNs;
     if (jitter > this.o.jitterClipNs) jitter = this.o.jitterClipNs;
     if (jitter < -this.o.jitterClipNs) jitter = -this.o.jitterClipNs;
     const deviceTimeNs = this.clock.hostFromTrue(stampTrue + BigInt(Math.round(jitter)));

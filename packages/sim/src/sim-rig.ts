@@ -1,7 +1,7 @@
 import type { Frame } from '@syncap/core';
+import { SeededRandom } from './seeded-random.js';
 import { SimCamera, type SimCameraOptions, type SimFrameTruth } from './sim-camera.js';
 import { SimScheduler } from './sim-scheduler.js';
-import { SeededRandom } from './seeded-random.js';
 
 export interface SimRigOptions {
   readonly seed: number;

@@ -1,4 +1,4 @@
-import { type Frame, FrameFlags, FormatError, formatInstantNs, parseInstantNs } from '@syncap/core';
+import { FormatError, type Frame, FrameFlags, formatInstantNs, parseInstantNs } from '@syncap/core';
 import { z } from 'zod';
 
 /** Trace format v1 (DESIGN §6): JSON Lines, a header then one frame per line in arrival order. */
@@ -9,9 +9,7 @@ const instantString = z.string().regex(/^-?\d{1,20}$/, 'an instant in ns as a de
 export const traceHeaderSchema = z
   .object({
     syncapTrace: z.literal(TRACE_VERSION),
-    cameras: z
-      .array(z.object({ id: z.string().min(1), fps: z.number().positive().optional() }).passthrough())
-      .min(1, 'at least one camera'),
+    cameras: z.array(z.object({ id: z.string().min(1), fps: z.number().positive().optional() }).passthrough()).min(1, 'at least one camera'),
   })
   .passthrough();
 

@@ -13,7 +13,10 @@ const dir = mkdtempSync(join(tmpdir(), 'syncap-replay-'));
 function recordTrace(seed: number, cameras: number, name: string): { path: string; lines: string[] } {
   const run = simulateRig({ seed, cameras, fps: 30, durationNs: 2 * NS_PER_S, camera: { jitterNs: 300_000, dropRate: 0.05 } });
   const lines: string[] = [];
-  const recorder = new TraceRecorder(run.cameraIds.map((id) => ({ id, fps: 30 })), (l) => lines.push(l));
+  const recorder = new TraceRecorder(
+    run.cameraIds.map((id) => ({ id, fps: 30 })),
+    (l) => lines.push(l),
+  );
   for (const f of run.frames) recorder.record(f);
   const path = join(dir, name);
   writeFileSync(path, `${lines.join('\n')}\n`);
@@ -34,16 +37,29 @@ describe('syncap-node replay', () => {
     const r = await runNodeCli(['replay', path, '--policy', 'window']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('{"group":0,"t":"1000000000","spanNs":250000,"complete":true,"frames":{"a":{"seq":0,"t":"1000000000"},"b":{"seq":0,"t":"1000250000"}}}\n');
+    expect(r.stdout).toBe(
+      '{"group":0,"t":"1000000000","spanNs":250000,"complete":true,"frames":{"a":{"seq":0,"t":"1000000000"},"b":{"seq":0,"t":"1000250000"}}}\n',
+    );
   });
 
   it('prints pending groups only with --flush, marked flushed', async () => {
     const path = join(dir, 'pending.jsonl');
-    writeFileSync(path, ['{"syncapTrace":1,"cameras":[{"id":"a"},{"id":"b"}]}', '{"cam":"a","seq":0,"t":"1000"}', '{"cam":"b","seq":0,"t":"1100"}', '{"cam":"a","seq":1,"t":"5000"}'].join('\n'));
+    writeFileSync(
+      path,
+      [
+        '{"syncapTrace":1,"cameras":[{"id":"a"},{"id":"b"}]}',
+        '{"cam":"a","seq":0,"t":"1000"}',
+        '{"cam":"b","seq":0,"t":"1100"}',
+        '{"cam":"a","seq":1,"t":"5000"}',
+      ].join('\n'),
+    );
     const plain = await runNodeCli(['replay', path, '--policy', 'barrier']);
     expect(plain.stdout.trim().split('\n')).toHaveLength(1);
     const flushed = await runNodeCli(['replay', path, '--policy', 'barrier', '--flush']);
-    const lines = flushed.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = flushed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(2);
     expect(lines[1]).toMatchObject({ group: 1, complete: false, flushed: true, frames: { a: { seq: 1, t: '5000' } } });
   });
@@ -66,7 +82,15 @@ describe('syncap-node replay', () => {
 
   it('reports a malformed line with its number, exits non-zero, and keeps the groups formed before it', async () => {
     const path = join(dir, 'bad.jsonl');
-    writeFileSync(path, ['{"syncapTrace":1,"cameras":[{"id":"a"},{"id":"b"}]}', '{"cam":"a","seq":0,"t":"1000"}', '{"cam":"b","seq":0,"t":"1000"}', '{"cam":"a","seq":1,"t":12}'].join('\n'));
+    writeFileSync(
+      path,
+      [
+        '{"syncapTrace":1,"cameras":[{"id":"a"},{"id":"b"}]}',
+        '{"cam":"a","seq":0,"t":"1000"}',
+        '{"cam":"b","seq":0,"t":"1000"}',
+        '{"cam":"a","seq":1,"t":12}',
+      ].join('\n'),
+    );
     const r = await runNodeCli(['replay', path, '--policy', 'exact']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/trace line 4: t:/);
@@ -90,18 +114,25 @@ describe('syncap-node replay', () => {
   it('names the unknown camera and the header problems', async () => {
     const noHeader = await runNodeCli(['replay', '-', '--policy', 'window'], { input: '{"cam":"a","seq":0,"t":"1"}\n' });
     expect(noHeader.stderr).toMatch(/trace line 1: not a syncap trace v1 header/);
-    const unknown = await runNodeCli(['replay', '-', '--policy', 'window'], { input: '{"syncapTrace":1,"cameras":[{"id":"a"}]}\n{"cam":"z","seq":0,"t":"1"}\n' });
+    const unknown = await runNodeCli(['replay', '-', '--policy', 'window'], {
+      input: '{"syncapTrace":1,"cameras":[{"id":"a"}]}\n{"cam":"z","seq":0,"t":"1"}\n',
+    });
     expect(unknown.stderr).toMatch(/trace line 2: camera "z" is not in the header \(a\)/);
   });
 
   it('--help lists the policies and options', async () => {
     const r = await runNodeCli(['replay', '--help']);
     expect(r.code).toBe(0);
-    for (const flag of ['--policy', '--tolerance-ns', '--max-wait-ns', '--queue-size', '--min-cameras', '--min-interval-ns', '--flush']) expect(r.stdout).toContain(flag);
+    for (const flag of ['--policy', '--tolerance-ns', '--max-wait-ns', '--queue-size', '--min-cameras', '--min-interval-ns', '--flush'])
+      expect(r.stdout).toContain(flag);
   });
 
   it('maps flags to policy configs', () => {
-    expect(policyConfigFromFlags({ policy: 'approximate', minIntervalNs: { a: 30_000_000 }, queueSize: 5 })).toEqual({ name: 'approximate', minIntervalNs: { a: 30_000_000 }, queueSize: 5 });
+    expect(policyConfigFromFlags({ policy: 'approximate', minIntervalNs: { a: 30_000_000 }, queueSize: 5 })).toEqual({
+      name: 'approximate',
+      minIntervalNs: { a: 30_000_000 },
+      queueSize: 5,
+    });
     expect(policyConfigFromFlags({ policy: 'barrier', queueSize: 8 })).toEqual({ name: 'barrier', maxPendingGroups: 8 });
   });
 });

@@ -43,7 +43,9 @@ export function policyConfigFromFlags(flags: ReplayFlags): PolicyConfig {
   const allowed = FLAGS_BY_POLICY[flags.policy];
   for (const key of Object.keys(FLAG_NAMES) as Array<keyof ReplayFlags>) {
     if (flags[key] !== undefined && !allowed.includes(key)) {
-      throw new ConfigError(`${FLAG_NAMES[key]} does not apply to --policy ${flags.policy} (it takes ${allowed.map((k) => FLAG_NAMES[k]).join(', ') || 'no options'})`);
+      throw new ConfigError(
+        `${FLAG_NAMES[key]} does not apply to --policy ${flags.policy} (it takes ${allowed.map((k) => FLAG_NAMES[k]).join(', ') || 'no options'})`,
+      );
     }
   }
   const { policy, flush, ...options } = flags;
@@ -65,9 +67,9 @@ export function replayCommand(): Command {
     .option('--max-wait-ns <ns>', 'how long a frame waits for its peers, in frame time (barrier, window, hybrid)', nonNegativeInt('--max-wait-ns'))
     .option('--queue-size <n>', 'frames held per camera (window, approximate), timestamps (exact) or groups (barrier)', positiveInt('--queue-size'))
     .option('--min-cameras <n>', 'fewest frames that make a group (window, hybrid)', positiveInt('--min-cameras'))
-    .option('--min-interval-ns <cam=ns>', 'lower bound on a camera\'s inter-frame interval (approximate); repeatable', keyedNonNegativeInt('--min-interval-ns'))
+    .option('--min-interval-ns <cam=ns>', "lower bound on a camera's inter-frame interval (approximate); repeatable", keyedNonNegativeInt('--min-interval-ns'))
     .option('--threshold-ns <ns>', 'span above which the hybrid falls back (hybrid)', nonNegativeInt('--threshold-ns'))
-    .addOption(new Option('--fallback <policy>', 'the hybrid\'s fallback').choices(['window', 'approximate']))
+    .addOption(new Option('--fallback <policy>', "the hybrid's fallback").choices(['window', 'approximate']))
     .option('--flush', 'at the end of the trace, also print groups still pending (marked "flushed": true)')
     .addHelpText('after', '\nExample:\n  syncap-node replay rig.jsonl --policy window --tolerance-ns 2000000 --flush')
     .action(async (tracePath: string, flags: ReplayFlags) => {
@@ -88,7 +90,9 @@ async function openTrace(path: string): Promise<NodeJS.ReadableStream> {
   const stream = createReadStream(path);
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
-    stream.once('error', (error: NodeJS.ErrnoException) => reject(new ConfigError(`cannot read trace "${path}": ${error.code === 'ENOENT' ? 'no such file' : error.message}`)));
+    stream.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new ConfigError(`cannot read trace "${path}": ${error.code === 'ENOENT' ? 'no such file' : error.message}`)),
+    );
   });
   return stream;
 }
