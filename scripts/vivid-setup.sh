@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Makes vivid (the kernel's virtual V4L2 camera driver) available and runs a command with it.
+#
+#   scripts/vivid-setup.sh [--devices N] -- <command> [args...]
+#
+# Where the kernel can load modules, it loads vivid (modprobe) and runs the command here.
+# Where it cannot (containers, these CI machines: no /proc/modules, no /dev/video*), it boots
+# Debian's kernel under qemu (TCG) with an initramfs that loads vivid, shares this machine's
+# root filesystem read-only over 9p, and runs the command inside the guest in a chroot of it,
+# so the host's node, node_modules and built addon run unchanged. The command's output and
+# exit code come back through a writable 9p share.
+#
+# Environment: SYNCAP_VM_CACHE (kernel + initramfs cache; default <repo>/.cache/vivid-vm),
+# SYNCAP_VM_MEM_MB (default 2048), SYNCAP_VM_CPUS (default 2), SYNCAP_VM_TIMEOUT_S (default 1500),
+# SYNCAP_VIVID_MODE=vm|host to force a path.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+devices=4
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --devices) devices=$2; shift 2 ;;
+    --) shift; break ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "vivid-setup: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+[ $# -gt 0 ] || { echo "vivid-setup: no command given: scripts/vivid-setup.sh -- <command>" >&2; exit 2; }
+
+# One node per vivid instance: video capture only (node_types bit 0).
+node_types=$(printf '0x1,%.0s' $(seq 1 "$devices")); node_types=${node_types%,}
+vivid_params="n_devs=$devices node_types=$node_types"
+log() { echo "vivid-setup: $*" >&2; }
+
+have_host_vivid() {
+  [ -e /proc/modules ] || return 1
+  if ! grep -q '^vivid ' /proc/modules; then
+    modprobe vivid $vivid_params 2>/dev/null || return 1
+  fi
+  ls /dev/video* >/dev/null 2>&1
+}
+
+mode=${SYNCAP_VIVID_MODE:-}
+if [ -z "$mode" ]; then
+  if have_host_vivid; then mode=host; else mode=vm; fi
+fi
+if [ "$mode" = host ]; then
+  have_host_vivid || { log "SYNCAP_VIVID_MODE=host but vivid cannot be loaded here"; exit 1; }
+  log "vivid loaded on this kernel: running the command here"
+  exec "$@"
+fi
+
+# ---- VM path --------------------------------------------------------------------------
+need_pkgs=()
+command -v qemu-system-x86_64 >/dev/null || need_pkgs+=(qemu-system-x86)
+[ -x /bin/busybox ] || need_pkgs+=(busybox-static)
+command -v cpio >/dev/null || need_pkgs+=(cpio)
+command -v depmod >/dev/null || need_pkgs+=(kmod)
+command -v v4l2-ctl >/dev/null || need_pkgs+=(v4l-utils)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing ${need_pkgs[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2 || {
+      apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2; }
+  else
+    log "missing ${need_pkgs[*]}: install them (apt-get install ${need_pkgs[*]})"; exit 1
+  fi
+fi
+
+cache=${SYNCAP_VM_CACHE:-$repo/.cache/vivid-vm}
+mkdir -p "$cache"
+kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+if [ -z "$kpkg" ]; then
+  apt-get update -qq >&2 || true
+  kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+fi
+[ -n "$kpkg" ] || { log "cannot find the Debian kernel package (apt-cache depends linux-image-amd64)"; exit 1; }
+kver=${kpkg#linux-image-}
+kroot=$cache/$kpkg
+if [ ! -f "$kroot/boot/vmlinuz-$kver" ]; then
+  log "fetching $kpkg"
+  tmpd=$(mktemp -d)
+  (cd "$tmpd" && apt-get download "$kpkg" >&2)
+  rm -rf "$kroot" && mkdir -p "$kroot"
+  dpkg -x "$tmpd"/*.deb "$kroot"
+  rm -rf "$tmpd"
+  depmod -b "$kroot" "$kver"
+fi
+
+modules=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p
+  mc rc-core cec videodev videobuf2-common videobuf2-v4l2 videobuf2-memops videobuf2-vmalloc videobuf2-dma-contig
+  v4l2-dv-timings v4l2-tpg vivid)
+initrd=$cache/initrd-$kver-$devices.cpio.gz
+init_src=$cache/init-$devices.sh
+cat > "$init_src.new" <<INIT
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+for m in ${modules[*]}; do
+  p=\$(cat /modpaths/\$m 2>/dev/null) || { echo "init: no module \$m"; continue; }
+  if [ "\$m" = vivid ]; then insmod "\$p" $vivid_params; else insmod "\$p" || echo "init: insmod \$m failed"; fi
+done
+mkdir -p /host
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 host /host || { echo "init: cannot mount host root"; poweroff -f; }
+out=\$(cat /proc/cmdline | tr ' ' '\n' | sed -n 's/^syncap.out=//p')
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 out "/host\$out" || { echo "init: cannot mount out share at \$out"; poweroff -f; }
+mount -t proc proc /host/proc; mount -t sysfs sys /host/sys; mount -t devtmpfs dev /host/dev
+mkdir -p /host/dev/pts /host/dev/shm; mount -t devpts devpts /host/dev/pts; mount -t tmpfs tmpfs /host/dev/shm
+# Writable scratch that hides nothing of the checkout (CI clones may live under /tmp).
+mount -t tmpfs -o size=1g tmpfs /host/run
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null
+chroot /host /bin/sh "\$out/run.sh" > "/host\$out/stdout" 2> "/host\$out/stderr"
+echo \$? > "/host\$out/exit"
+sync
+poweroff -f
+INIT
+if [ ! -f "$initrd" ] || ! cmp -s "$init_src.new" "$init_src"; then
+  log "building initramfs for $kver"
+  mv "$init_src.new" "$init_src"
+  staging=$(mktemp -d)
+  mkdir -p "$staging"/{bin,proc,sys,dev,modpaths,lib/modules}
+  cp /bin/busybox "$staging/bin/busybox"
+  for m in "${modules[*]}"; do :; done
+  for m in "${modules[@]}"; do
+    f=$(find "$kroot/lib/modules/$kver" \( -name "$m.ko" -o -name "${m//-/_}.ko" -o -name "${m//_/-}.ko" \) | head -n1)
+    [ -n "$f" ] || { log "kernel $kver has no module $m"; continue; }
+    cp "$f" "$staging/lib/modules/"
+    echo "/lib/modules/$(basename "$f")" > "$staging/modpaths/$m"
+  done
+  cp "$init_src" "$staging/init"; chmod +x "$staging/init"
+  (cd "$staging" && find . | cpio -o -H newc --quiet | gzip -1) > "$initrd"
+  rm -rf "$staging"
+else
+  rm -f "$init_src.new"
+fi
+
+out=$(mktemp -d /tmp/syncap-vm-XXXXXX)
+chmod 777 "$out"
+{
+  echo "cd $(printf '%q' "$PWD")"
+  echo "export PATH=$(printf '%q' "$PATH") HOME=/run/home TMPDIR=/run/tmp npm_config_cache=/run/npm-cache"
+  echo "export CI=${CI:-} SYNCAP_IN_VIVID_VM=1 SYNCAP_VIVID_DEVICES=$devices FORCE_COLOR=0"
+  echo "mkdir -p /run/home /run/tmp /run/npm-cache"
+  printf 'exec'; printf ' %q' "$@"; echo
+} > "$out/run.sh"
+
+log "booting $kpkg under qemu (TCG) with $devices vivid devices"
+set +e
+timeout "${SYNCAP_VM_TIMEOUT_S:-1500}" qemu-system-x86_64 -accel tcg -m "${SYNCAP_VM_MEM_MB:-2048}" -smp "${SYNCAP_VM_CPUS:-2}" \
+  -kernel "$kroot/boot/vmlinuz-$kver" -initrd "$initrd" \
+  -append "console=ttyS0 quiet loglevel=3 panic=-1 syncap.out=$out" \
+  -nographic -no-reboot -nodefaults -serial stdio -monitor none \
+  -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
+  -virtfs "local,path=$out,mount_tag=out,security_model=none,multidevs=remap" > "$out/console" 2>&1
+qemu_rc=$?
+set -e
+cat "$out/stdout" 2>/dev/null || true
+cat "$out/stderr" >&2 2>/dev/null || true
+if [ ! -f "$out/exit" ]; then
+  log "the VM did not report an exit code (qemu exit $qemu_rc); its console:"
+  tail -n 40 "$out/console" >&2
+  exit 1
+fi
+rc=$(cat "$out/exit")
+rm -rf "$out"
+exit "$rc"
