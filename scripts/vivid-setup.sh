@@ -87,7 +87,7 @@ if [ ! -f "$kroot/boot/vmlinuz-$kver" ]; then
   depmod -b "$kroot" "$kver"
 fi
 
-modules=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p
+modules=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p overlay
   mc rc-core cec videodev videobuf2-common videobuf2-v4l2 videobuf2-memops videobuf2-vmalloc videobuf2-dma-contig
   v4l2-dv-timings v4l2-tpg vivid)
 initrd=$cache/initrd-$kver-$devices.cpio.gz
@@ -107,7 +107,14 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 out "/host\$out" || { 
 mount -t proc proc /host/proc; mount -t sysfs sys /host/sys; mount -t devtmpfs dev /host/dev
 mkdir -p /host/dev/pts /host/dev/shm; mount -t devpts devpts /host/dev/pts; mount -t tmpfs tmpfs /host/dev/shm
 # Writable scratch that hides nothing of the checkout (CI clones may live under /tmp).
-mount -t tmpfs -o size=1g tmpfs /host/run
+mount -t tmpfs -o size=2g tmpfs /host/run
+# The checkout itself becomes writable through an overlay whose upper layer is that tmpfs:
+# tools that write caches next to the sources (vite, vitest) work, and the host sees nothing.
+repo=\$(cat "/host\$out/overlay" 2>/dev/null)
+if [ -n "\$repo" ]; then
+  mkdir -p /host/run/overlay/upper /host/run/overlay/work
+  mount -t overlay overlay -o "lowerdir=/host\$repo,upperdir=/host/run/overlay/upper,workdir=/host/run/overlay/work" "/host\$repo" || echo "init: cannot overlay \$repo"
+fi
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null
 chroot /host /bin/sh "\$out/run.sh" > "/host\$out/stdout" 2> "/host\$out/stderr"
 echo \$? > "/host\$out/exit"
@@ -136,6 +143,7 @@ fi
 
 out=$(mktemp -d /tmp/syncap-vm-XXXXXX)
 chmod 777 "$out"
+echo "$repo" > "$out/overlay"
 {
   echo "cd $(printf '%q' "$PWD")"
   echo "export PATH=$(printf '%q' "$PATH") HOME=/run/home TMPDIR=/run/tmp npm_config_cache=/run/npm-cache"

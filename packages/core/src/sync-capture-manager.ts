@@ -132,7 +132,12 @@ export class SyncCaptureManager implements AsyncIterable<FrameGroup> {
     }
 
     const opened = await Promise.allSettled(this.devices.map((d) => d.open()));
-    const failures = opened.flatMap((r, i) => (r.status === 'rejected' ? [`${this.devices[i]!.id}: ${errorMessage(r.reason)}`] : []));
+    const failures = opened.flatMap((r, i) => {
+      if (r.status !== 'rejected') return [];
+      const id = this.devices[i]!.id;
+      const message = errorMessage(r.reason);
+      return [message.startsWith(`${id}: `) ? message : `${id}: ${message}`];
+    });
     if (failures.length > 0) {
       await Promise.allSettled(this.devices.filter((_, i) => opened[i]!.status === 'fulfilled').map((d) => d.close()));
       this.state = 'idle';

@@ -1,0 +1,295 @@
+import {
+  type CameraDevice,
+  type CameraEvent,
+  type CameraInfo,
+  DeviceError,
+  type Frame,
+  FrameFlags,
+  Listeners,
+  type StartOptions,
+  type StartResult,
+  StateError,
+  seqForwardDistance,
+  type Unsubscribe,
+} from '@syncap/core';
+import {
+  loadAddon,
+  type NativeCameraHandle,
+  type NativeControl,
+  type NativeErrorPayload,
+  type NativeFramePayload,
+  type NativeStartedPayload,
+} from './addon.js';
+import { checkFormat, describe, toDeviceError } from './devices.js';
+
+export interface V4l2CameraOptions {
+  /** Camera id in the rig. Default: the device path. */
+  readonly id?: string;
+  readonly width?: number;
+  readonly height?: number;
+  /** FourCC, e.g. "YUYV". */
+  readonly pixelFormat?: string;
+  readonly fps?: number;
+  /** Driver buffers to request. Default 8. */
+  readonly buffers?: number;
+  /** 'zero-copy' hands out views over the driver's buffers (release() re-queues); 'copy' copies each frame. Default 'zero-copy'. */
+  readonly mode?: 'zero-copy' | 'copy';
+  /** SCHED_FIFO priority for the capture thread (1–99); EPERM is a warning. */
+  readonly priority?: number;
+  /** Pin the capture thread to this CPU. */
+  readonly cpu?: number;
+  /** Frames waiting for JS at most; past this, frames are dropped in the capture thread and counted. Default 2 × buffers. */
+  readonly maxQueue?: number;
+  /** Busy-wait this long before the start instant after sleeping, ns. Default 200 µs. */
+  readonly spinNs?: number;
+  /** Check the request against the device's advertised formats first (clear errors). Default true. */
+  readonly validate?: boolean;
+}
+
+/** A V4L2 frame: the core Frame plus driver details. */
+export interface V4l2Frame extends Frame {
+  /** Monotonic instant the capture thread dequeued the buffer. */
+  readonly dqNs: bigint;
+  readonly bytesused: number;
+  readonly bufferIndex: number;
+}
+
+/** What a synchronized start achieved for one camera. */
+export interface V4l2StartResult extends StartResult {
+  readonly streamonEndNs: bigint;
+  readonly warnings: readonly string[];
+}
+
+/**
+ * A V4L2 capture device. Seed: `v4l2_camera_device` + `V4l2CustomCapture` (kernel timestamps).
+ * One capture thread per camera; frames arrive as zero-copy views that must be released.
+ */
+export class V4l2Camera implements CameraDevice {
+  readonly id: string;
+  private readonly native: NativeCameraHandle;
+  private readonly frames = new Listeners<Frame>();
+  private readonly events = new Listeners<CameraEvent>();
+  private infoValue: CameraInfo | undefined;
+  private pendingStart: { resolve(r: V4l2StartResult): void; reject(e: Error): void; atNs: bigint } | undefined;
+  private lastSeq: number | undefined;
+  private state: 'closed' | 'open' | 'streaming' | 'lost' = 'closed';
+  /** Warnings from the last start (priority or affinity not applied). */
+  warnings: readonly string[] = [];
+
+  constructor(
+    readonly path: string,
+    private readonly options: V4l2CameraOptions = {},
+  ) {
+    this.id = options.id ?? path;
+    this.native = new (loadAddon().NativeCamera)((kind, payload) => this.onNative(kind, payload));
+  }
+
+  get info(): CameraInfo | undefined {
+    return this.infoValue;
+  }
+
+  async open(): Promise<void> {
+    if (this.state !== 'closed') return;
+    const o = this.options;
+    if (o.validate !== false && (o.pixelFormat || o.width || o.height || o.fps)) {
+      checkFormat(this.id, describe(this.path), o);
+    }
+    try {
+      const r = this.native.open(this.path, {
+        width: o.width,
+        height: o.height,
+        pixelFormat: o.pixelFormat,
+        fps: o.fps,
+        buffers: o.buffers ?? 8,
+        copy: o.mode === 'copy',
+      });
+      this.infoValue = {
+        width: r.width,
+        height: r.height,
+        pixelFormat: r.pixelFormat,
+        fps: r.fps,
+        timestampSource: r.timestampSource,
+        ...(o.mode === 'copy' ? {} : { buffers: r.buffers }),
+      };
+    } catch (error) {
+      throw toDeviceError(this.id, error);
+    }
+    this.state = 'open';
+  }
+
+  /** Starts streaming at `atNs` (CLOCK_MONOTONIC) — a synchronized STREAMON — or now. */
+  start(options: StartOptions = {}): Promise<V4l2StartResult> {
+    if (this.state === 'closed') return Promise.reject(new StateError(`${this.id}: start() before open()`));
+    if (this.state === 'lost') return Promise.reject(new DeviceError('E_LOST', this.id, 'device was lost; open it again'));
+    if (this.pendingStart || this.state === 'streaming') return Promise.reject(new StateError(`${this.id}: already started`));
+    const atNs = options.atNs ?? 0n;
+    return new Promise((resolve, reject) => {
+      this.pendingStart = { resolve, reject, atNs };
+      this.lastSeq = undefined;
+      try {
+        this.native.start(atNs, { priority: this.options.priority, cpu: this.options.cpu, spinNs: this.options.spinNs, maxQueue: this.options.maxQueue });
+      } catch (error) {
+        this.pendingStart = undefined;
+        reject(toDeviceError(this.id, error));
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.native.stop();
+    if (this.pendingStart) {
+      this.pendingStart.reject(new DeviceError('E_STOPPED', this.id, 'stopped before streaming started'));
+      this.pendingStart = undefined;
+    }
+    if (this.state === 'streaming') this.state = 'open';
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    this.native.close();
+    this.state = 'closed';
+  }
+
+  onFrame(listener: (frame: Frame) => void): Unsubscribe {
+    return this.frames.add(listener);
+  }
+
+  onEvent(listener: (event: CameraEvent) => void): Unsubscribe {
+    return this.events.add(listener);
+  }
+
+  listControls(): NativeControl[] {
+    return this.native.listControls();
+  }
+
+  getControl(name: string): number | bigint {
+    try {
+      return this.native.getControl(name);
+    } catch (error) {
+      throw toDeviceError(this.id, error);
+    }
+  }
+
+  /** Sets a control by its snake_case name (buttons take no value). */
+  setControl(name: string, value?: number | bigint | boolean): void {
+    try {
+      this.native.setControl(name, value);
+    } catch (error) {
+      throw toDeviceError(this.id, error);
+    }
+  }
+
+  /** Frames delivered, dropped because JS fell behind (overflows), and buffers JS holds. */
+  stats(): { delivered: number; overflows: number; requeueErrors: number; buffersHeld: number } {
+    return this.native.stats();
+  }
+
+  private onNative(kind: string, payload: unknown): void {
+    switch (kind) {
+      case 'frame':
+        return this.onFrameData(payload as NativeFramePayload);
+      case 'started': {
+        const p = payload as NativeStartedPayload;
+        this.state = 'streaming';
+        this.warnings = p.warnings;
+        const start = this.pendingStart;
+        this.pendingStart = undefined;
+        start?.resolve({
+          startedAtNs: p.streamonStartNs,
+          streamonEndNs: p.streamonEndNs,
+          lateByNs: p.requestedNs > 0n ? Number(p.streamonStartNs - p.requestedNs) : undefined,
+          warnings: p.warnings,
+        });
+        return;
+      }
+      case 'lost':
+      case 'error': {
+        const p = payload as NativeErrorPayload;
+        const error = new DeviceError(p.code, this.id, p.message.replace(`${this.path}: `, `${this.path}: `));
+        if (kind === 'lost') this.state = 'lost';
+        else if (this.state === 'streaming') this.state = 'open';
+        const start = this.pendingStart;
+        this.pendingStart = undefined;
+        if (start) start.reject(error);
+        this.events.emit(kind === 'lost' ? { type: 'lost', cameraId: this.id, error } : { type: 'error', cameraId: this.id, error });
+        return;
+      }
+    }
+  }
+
+  private onFrameData(p: NativeFramePayload): void {
+    let flags = p.error ? FrameFlags.ERROR : FrameFlags.NONE;
+    if (this.lastSeq !== undefined && seqForwardDistance(this.lastSeq, p.sequence) > 1) flags |= FrameFlags.DROP_BEFORE;
+    this.lastSeq = p.sequence;
+    const native = this.native;
+    const id = this.id;
+    let released = false;
+    const view = new Uint8Array(p.data);
+    const frame: V4l2Frame = {
+      cameraId: this.id,
+      seq: p.sequence,
+      deviceTimeNs: p.timestampNs,
+      rigTimeNs: p.timestampNs,
+      flags,
+      timestampSource: p.timestampSource,
+      arrivalNs: process.hrtime.bigint(),
+      dqNs: p.dqNs,
+      bytesused: p.bytesused,
+      bufferIndex: p.index,
+      data: {
+        // After release the driver owns the buffer again: the ArrayBuffer is detached
+        // (views read as empty) and asking for the bytes throws.
+        get bytes(): Uint8Array {
+          if (released) throw new StateError(`${id}: frame ${p.sequence} was released; its buffer belongs to the driver again`);
+          return view;
+        },
+        release: () => {
+          if (released) return;
+          released = true;
+          if (!p.copied) native.release(p.index, p.generation);
+        },
+      },
+    };
+    if (this.frames.size === 0) {
+      frame.data!.release();
+      return;
+    }
+    this.frames.emit(frame);
+  }
+}
+
+/** What `startAll` achieved. */
+export interface StartAllResult {
+  readonly atNs: bigint;
+  readonly results: ReadonlyMap<string, V4l2StartResult>;
+  /** Spread of the STREAMON instants across cameras, ns. */
+  readonly skewNs: number;
+  /** Latest camera's lateness relative to atNs, ns. */
+  readonly maxLateNs: number;
+}
+
+/**
+ * Starts every camera at one instant: each capture thread is prepared (buffers
+ * queued), sleeps until `atNs` (clock_nanosleep TIMER_ABSTIME, then a short spin) and
+ * issues STREAMON. The seed's barrier real-time part. Default instant: now + leadNs.
+ */
+export async function startAll(cameras: readonly V4l2Camera[], options: { atNs?: bigint; leadNs?: number } = {}): Promise<StartAllResult> {
+  const atNs = options.atNs ?? loadAddon().monotonicNow() + BigInt(options.leadNs ?? 50_000_000);
+  const settled = await Promise.allSettled(cameras.map((c) => c.start({ atNs })));
+  const failed = settled.flatMap((r, i) => (r.status === 'rejected' ? [{ camera: cameras[i]!, error: r.reason as Error }] : []));
+  if (failed.length > 0) {
+    // One camera failing leaves the rig unsynchronized: stop the others and say which failed.
+    await Promise.allSettled(cameras.map((c) => c.stop()));
+    throw new DeviceError(
+      (failed[0]!.error as DeviceError).code ?? 'E_START',
+      failed.map((f) => f.camera.id).join(', '),
+      `synchronized start failed: ${failed.map((f) => f.error.message).join('; ')}`,
+    );
+  }
+  const results = new Map<string, V4l2StartResult>();
+  settled.forEach((r, i) => results.set(cameras[i]!.id, (r as PromiseFulfilledResult<V4l2StartResult>).value));
+  const starts = [...results.values()].map((r) => r.startedAtNs);
+  const min = starts.reduce((a, b) => (a < b ? a : b));
+  const max = starts.reduce((a, b) => (a > b ? a : b));
+  return { atNs, results, skewNs: Number(max - min), maxLateNs: Number(max - atNs) };
+}
