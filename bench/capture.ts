@@ -1,0 +1,99 @@
+/**
+ * bench/capture: CPU per frame and frames/s for the addon delivering frames to JS
+ * (zero-copy and copy modes), next to `v4l2-ctl --stream-mmap --stream-to=/dev/null`
+ * on the same device, format and rate in the same run; DQBUF-to-JS-callback latency p50/p99.
+ *
+ * Needs V4L2 devices: `npm run bench:capture` runs it inside the vivid VM where needed.
+ * stdout: one JSON object per measurement. stderr: a readable summary.
+ */
+import { execFileSync } from 'node:child_process';
+import { listDevices, V4l2Camera, type V4l2Frame } from '@syncap/native-v4l2';
+import { build } from 'hdr-histogram-js';
+
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1]! : fallback;
+};
+const frames = Number(arg('--frames', '300'));
+const width = Number(arg('--width', '320'));
+const height = Number(arg('--height', '180'));
+const fps = Number(arg('--fps', '60'));
+const pixelFormat = arg('--format', 'YUYV');
+const device = arg('--device', listDevices().find((d) => d.canCapture)?.path ?? '/dev/video0');
+
+function cpuNs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) * 1000;
+}
+
+async function measureAddon(mode: 'zero-copy' | 'copy') {
+  const cam = new V4l2Camera(device, { id: 'bench', width, height, pixelFormat, fps, mode, buffers: 8 });
+  await cam.open();
+  const latency = build({ numberOfSignificantValueDigits: 3 });
+  let count = 0;
+  let firstNs = 0n;
+  let lastNs = 0n;
+  let cpuStart = 0;
+  const done = new Promise<void>((resolve) => {
+    cam.onFrame((f) => {
+      const frame = f as V4l2Frame;
+      if (count === 0) {
+        cpuStart = cpuNs();
+        firstNs = process.hrtime.bigint();
+      }
+      latency.recordValue(Number(frame.arrivalNs! - frame.dqNs));
+      frame.data!.release();
+      count++;
+      if (count === frames + 1) {
+        lastNs = process.hrtime.bigint();
+        resolve();
+      }
+    });
+  });
+  await cam.start();
+  await done;
+  const cpu = cpuNs() - cpuStart;
+  await cam.close();
+  const wallNs = Number(lastNs - firstNs);
+  return {
+    mode,
+    cpuNsPerFrame: Math.round(cpu / frames),
+    framesPerSec: Number(((frames / wallNs) * 1e9).toFixed(2)),
+    latencyP50Us: latency.getValueAtPercentile(50) / 1000,
+    latencyP99Us: latency.getValueAtPercentile(99) / 1000,
+    overflows: cam.stats().overflows,
+  };
+}
+
+function measureV4l2Ctl() {
+  // `times` prints the shell's and its children's user/sys CPU: the second line is v4l2-ctl's.
+  const script = `v4l2-ctl -d ${device} --set-fmt-video=width=${width},height=${height},pixelformat=${pixelFormat} --set-parm=${fps} >/dev/null && \
+start=$(date +%s%N); v4l2-ctl -d ${device} --stream-mmap=8 --stream-to=/dev/null --stream-count=${frames} 2>/dev/null; end=$(date +%s%N); echo "$start $end"; times`;
+  const out = execFileSync('bash', ['-c', script], { encoding: 'utf8' }).trim().split('\n');
+  const [start, end] = out[0]!.split(' ').map(Number) as [number, number];
+  const parse = (t: string) => {
+    const m = /(\d+)m([\d.]+)s/.exec(t)!;
+    return (Number(m[1]) * 60 + Number(m[2])) * 1e9;
+  };
+  const [user, sys] = out[2]!.split(/\s+/);
+  const cpu = parse(user!) + parse(sys!);
+  return { cpuNsPerFrame: Math.round(cpu / frames), framesPerSec: Number(((frames / (end - start)) * 1e9).toFixed(2)) };
+}
+
+const peer = measureV4l2Ctl();
+const zeroCopy = await measureAddon('zero-copy');
+const copy = await measureAddon('copy');
+const base = { bench: 'capture', device, width, height, pixelFormat, fps, frames };
+const rows = [
+  { ...base, impl: 'v4l2-ctl --stream-mmap', ...peer },
+  { ...base, impl: 'syncap zero-copy', ...zeroCopy, ratioToV4l2Ctl: Number((zeroCopy.cpuNsPerFrame / peer.cpuNsPerFrame).toFixed(2)) },
+  { ...base, impl: 'syncap copy', ...copy, ratioToV4l2Ctl: Number((copy.cpuNsPerFrame / peer.cpuNsPerFrame).toFixed(2)) },
+];
+for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
+process.stderr.write(`\ncapture: ${device} ${width}x${height} ${pixelFormat} @ ${fps} fps, ${frames} frames each\n`);
+for (const r of rows) {
+  const extra = 'latencyP50Us' in r ? `  DQBUF→JS p50 ${r.latencyP50Us} µs p99 ${r.latencyP99Us} µs  ×v4l2-ctl ${r.ratioToV4l2Ctl}` : '';
+  process.stderr.write(`${r.impl.padEnd(24)} ${String(r.cpuNsPerFrame).padStart(9)} ns CPU/frame ${String(r.framesPerSec).padStart(7)} frames/s${extra}\n`);
+}
+process.stderr.write(`target: zero-copy CPU per frame ≤ 1.1× v4l2-ctl's: ${zeroCopy.cpuNsPerFrame <= peer.cpuNsPerFrame * 1.1 ? 'met' : 'NOT met'}\n`);
