@@ -187,7 +187,8 @@ export class V4l2Camera implements CameraDevice {
   private onNative(kind: string, payload: unknown): void {
     switch (kind) {
       case 'frame':
-        return this.onFrameData(payload as NativeFramePayload);
+        this.onFrameData(payload as NativeFramePayload);
+        return;
       case 'started': {
         const p = payload as NativeStartedPayload;
         this.state = 'streaming';
@@ -287,7 +288,9 @@ export async function startAll(cameras: readonly V4l2Camera[], options: { atNs?:
     );
   }
   const results = new Map<string, V4l2StartResult>();
-  settled.forEach((r, i) => results.set(cameras[i]!.id, (r as PromiseFulfilledResult<V4l2StartResult>).value));
+  settled.forEach((r, i) => {
+    results.set(cameras[i]!.id, (r as PromiseFulfilledResult<V4l2StartResult>).value);
+  });
   const starts = [...results.values()].map((r) => r.startedAtNs);
   const min = starts.reduce((a, b) => (a < b ? a : b));
   const max = starts.reduce((a, b) => (a > b ? a : b));
