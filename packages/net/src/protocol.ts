@@ -1,0 +1,144 @@
+import { FormatError } from '@syncap/core';
+import { z } from 'zod';
+
+/**
+ * The sync protocol, version 1: JSON text messages over a WebSocket (or any
+ * message transport). Nodes send group metadata, never pixels. Instants are
+ * decimal strings of ns; durations are numbers of ns.
+ */
+export const PROTOCOL_VERSION = 1;
+/** Largest message either side accepts, bytes. Bigger ones are rejected and the connection closed. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+/** Groups in one `groups` batch at most. */
+export const MAX_GROUPS_PER_BATCH = 1000;
+
+const instant = z.string().regex(/^-?\d{1,20}$/, 'an instant in ns as a decimal string');
+const id = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
+const duration = z.number().finite();
+
+export const cameraAnnounceSchema = z.object({ id, fps: z.number().positive().max(10_000) }).strict();
+
+export const ptpStateSchema = z.enum(['absent', 'listening', 'uncalibrated', 'slave', 'master', 'faulty', 'unknown']);
+export type PtpState = z.infer<typeof ptpStateSchema>;
+
+const groupFrame = z.object({ seq: z.number().int().min(0).max(0xffff_ffff), t: instant }).strict();
+export const groupReportSchema = z
+  .object({
+    id: z.number().int().min(0),
+    t: instant,
+    spanNs: duration.min(0),
+    frames: z.record(id, groupFrame),
+  })
+  .strict();
+export type GroupReport = z.infer<typeof groupReportSchema>;
+
+export const helloSchema = z
+  .object({
+    type: z.literal('hello'),
+    v: z.literal(PROTOCOL_VERSION),
+    nodeId: id,
+    token: z.string().max(512),
+    cameras: z.array(cameraAnnounceSchema).min(1).max(256),
+    capabilities: z.array(z.string().max(64)).max(32).default([]),
+  })
+  .strict();
+
+export const groupsSchema = z
+  .object({
+    type: z.literal('groups'),
+    /** Batch sequence number: strictly increasing per connection. */
+    batch: z.number().int().min(0),
+    groups: z.array(groupReportSchema).max(MAX_GROUPS_PER_BATCH),
+    /** Groups this node dropped from its backlog (bounded while disconnected), cumulative. */
+    backlogDropped: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+export const ptpStatusSchema = z
+  .object({
+    type: z.literal('ptp'),
+    state: ptpStateSchema,
+    offsetNs: duration.optional(),
+    rmsNs: duration.optional(),
+    freqPpb: duration.optional(),
+    pathDelayNs: duration.optional(),
+    /** The node's own NTP-style measurement of the server's clock over this channel. */
+    channelOffsetNs: duration.optional(),
+    channelErrorNs: duration.min(0).optional(),
+  })
+  .strict();
+
+export const dropsSchema = z.object({ type: z.literal('drops'), byCamera: z.record(id, z.number().int().min(0)) }).strict();
+export const pingSchema = z.object({ type: z.literal('ping'), id: z.number().int().min(0), t1: instant }).strict();
+
+export const nodeMessageSchema = z.discriminatedUnion('type', [helloSchema, groupsSchema, ptpStatusSchema, dropsSchema, pingSchema]);
+export type NodeMessage = z.infer<typeof nodeMessageSchema>;
+export type HelloMessage = z.infer<typeof helloSchema>;
+export type GroupsMessage = z.infer<typeof groupsSchema>;
+
+export const adjustSchema = z.discriminatedUnion('kind', [
+  z.object({ type: z.literal('adjust'), kind: z.literal('shift-phase'), offsetNs: duration }).strict(),
+  z.object({ type: z.literal('adjust'), kind: z.literal('relock'), atNs: instant }).strict(),
+  z.object({ type: z.literal('adjust'), kind: z.literal('delivery-delay'), delayNs: duration.min(0) }).strict(),
+]);
+export type AdjustCommand = z.infer<typeof adjustSchema>;
+
+export const serverMessageSchema = z.union([
+  z.object({ type: z.literal('welcome'), v: z.literal(PROTOCOL_VERSION), nodeId: id, config: z.record(z.string(), z.unknown()).default({}) }).strict(),
+  z.object({ type: z.literal('pong'), id: z.number().int().min(0), t1: instant, t2: instant, t3: instant }).strict(),
+  z.object({ type: z.literal('error'), code: z.string(), message: z.string() }).strict(),
+  /** The server has processed every batch up to and including `batch`: the node may forget them. */
+  z.object({ type: z.literal('ack'), batch: z.number().int().min(0) }).strict(),
+  adjustSchema,
+]);
+export type ServerMessage = z.infer<typeof serverMessageSchema>;
+
+/** A message that failed validation; `code` says how the connection should end. */
+export class ProtocolError extends FormatError {
+  constructor(
+    message: string,
+    readonly closeCode: number,
+  ) {
+    super(message);
+  }
+}
+
+/** WebSocket close codes the server uses (4000–4999 are application codes). */
+export const CloseCodes = {
+  tooLarge: 1009,
+  malformed: 4400,
+  unauthorized: 4401,
+  protocol: 4402,
+  replaced: 4409,
+  shutdown: 1001,
+} as const;
+
+function issues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(message)'}: ${i.message}`)
+    .join('; ');
+}
+
+/** Parses one message from text, enforcing the size limit and the schema. */
+export function decodeMessage<T>(text: string, schema: z.ZodType<T>, maxBytes = MAX_MESSAGE_BYTES): T {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > maxBytes) throw new ProtocolError(`message of ${bytes} bytes exceeds the ${maxBytes}-byte limit`, CloseCodes.tooLarge);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ProtocolError(`message is not JSON: ${(error as Error).message}`, CloseCodes.malformed);
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) throw new ProtocolError(`invalid message: ${issues(result.error)}`, CloseCodes.malformed);
+  return result.data;
+}
+
+export function encodeMessage(message: NodeMessage | ServerMessage): string {
+  return JSON.stringify(message);
+}
