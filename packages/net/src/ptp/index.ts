@@ -1,0 +1,2 @@
+export * from './ptp-log-parser.js';
+export * from './ptp-supervisor.js';
