@@ -54,4 +54,10 @@ export interface CameraDevice {
   /** Frames as they arrive. The listener owns the frame and must `releaseFrame()` it eventually. */
   onFrame(listener: (frame: Frame) => void): Unsubscribe;
   onEvent(listener: (event: CameraEvent) => void): Unsubscribe;
+  /**
+   * Optional: lengthens (positive) or shortens each frame period by this much, ns —
+   * sensors that expose blanking control can slew their phase this way without a
+   * restart. Devices without it lock by restarting only.
+   */
+  setPeriodTrimNs?(trimNs: number): void;
 }

@@ -18,3 +18,5 @@ export * from './robust-stats.js';
 export * from './sync-capture-manager.js';
 export * from './time.js';
 export * from './window-policy.js';
+export * from './clock-mapper.js';
+export * from './phase-lock.js';

@@ -7,3 +7,4 @@ export * from './sync-client.js';
 export * from './sync-server.js';
 export * from './token.js';
 export * from './ws-transport.js';
+export * from './sync-node.js';

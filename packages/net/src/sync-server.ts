@@ -42,6 +42,13 @@ export interface SyncServerOptions {
   readonly timers?: Timers;
   /** How global groups are formed across nodes. Default: window, 1 ms tolerance, 1 s max wait (node reports arrive in batches). */
   readonly policy?: PolicyConfig;
+  /**
+   * Send shift-phase commands to nodes whose residual phase (against the reference)
+   * exceeds `phaseToleranceNs`. Off by default: nodes lock to the PTP grid themselves,
+   * and a second loop on top fights theirs while they settle. Turn it on for nodes
+   * without PTP (channel-offset timebase) or without phase lock.
+   */
+  readonly adjust?: boolean;
   /** Residual phase beyond which a node is told to shift its grid phase, ns. Default 100 µs. */
   readonly phaseToleranceNs?: number;
   /** Minimum time between adjustment commands to one node, ms. Default 2000. */
@@ -330,6 +337,7 @@ export class SyncServer {
   }
 
   private maybeAdjust(node: NodeState): void {
+    if (!this.options.adjust) return;
     const residual = this.residual(node);
     if (residual === undefined || node.nodeId === this.reference) return;
     const tolerance = this.options.phaseToleranceNs ?? 100_000;

@@ -6,3 +6,6 @@ export * from './sim-scheduler.js';
 export * from './trace-format.js';
 export * from './trace-recorder.js';
 export * from './trace-replay.js';
+export * from './sim-clock.js';
+export * from './ptp-servo-sim.js';
+export * from './sim-network.js';

@@ -84,6 +84,9 @@ export class SimCamera implements CameraDevice {
   private seq = 0;
   private index = 0;
   private firstExposureNs = 0n;
+  /** Next exposure relative to the first, ns: accumulates periods (and trims) exactly. */
+  private nextOffsetNs = 0;
+  private trimNs = 0;
   private lastArrivalNs = 0n;
   private stalledUntilNs = -1n;
   private lostSinceLastDelivery = false;
@@ -158,6 +161,7 @@ export class SimCamera implements CameraDevice {
     this.firstExposureNs = startTrue + BigInt(Math.round(Math.max(0, latency) + this.o.phaseNs));
     this.seq = 0;
     this.index = 0;
+    this.nextOffsetNs = 0;
     this.state = 'streaming';
     this.scheduleNext();
     const startedAtNs = this.clock.hostFromTrue(this.firstExposureNs);
@@ -190,6 +194,11 @@ export class SimCamera implements CameraDevice {
     this.eventListeners.emit({ type: 'reconnected', cameraId: this.id });
   }
 
+  /** Sensor blanking control: every following period is longer by `trimNs` (negative: shorter). */
+  setPeriodTrimNs(trimNs: number): void {
+    this.trimNs = trimNs;
+  }
+
   onFrame(listener: (frame: Frame) => void): Unsubscribe {
     return this.frameListeners.add(listener);
   }
@@ -205,7 +214,8 @@ export class SimCamera implements CameraDevice {
 
   private scheduleNext(): void {
     const k = this.index;
-    const exposureNs = this.firstExposureNs + BigInt(Math.round(k * this.periodNs));
+    const exposureNs = this.firstExposureNs + BigInt(Math.round(this.nextOffsetNs));
+    this.nextOffsetNs += this.periodNs + this.trimNs;
     const endOfFrameNs = exposureNs + BigInt(this.o.exposureNs);
     let arrivalNs = endOfFrameNs + BigInt(Math.round(this.random.exponential(this.o.deliveryLatencyNs)));
     // Drivers deliver in order.

@@ -1,0 +1,269 @@
+import { ClockMapper, type Frame, type FrameGroup, NS_PER_MS, NS_PER_S, phaseOfNs } from '@syncap/core';
+import { memoryConnectionPair, type MessageConnection, SyncClient, SyncNode, SyncServer } from '@syncap/net';
+import { PtpServoSim, SeededRandom, SimCamera, SimClock, SimNetwork, SimScheduler } from '@syncap/sim';
+import { build } from 'hdr-histogram-js';
+
+export interface RigSimulationOptions {
+  readonly hosts: number;
+  readonly cameras: number;
+  readonly fps: number;
+  readonly seed: number;
+  readonly durationS: number;
+  /** PTP measurement noise, rms ns. Default 1000. */
+  readonly ptpNoiseNs?: number;
+  /** Oscillator errors (host clocks and camera sensors) drawn within ± this, ppm. Default 20. */
+  readonly ppm?: number;
+  /** Camera timestamp jitter, gaussian sd, ns. Default 0. */
+  readonly jitterNs?: number;
+  readonly dropRate?: number;
+  /** Start latency after a requested start: mean and uniform ± jitter, ns. Defaults 3 ms ± 1 ms. */
+  readonly startLatencyNs?: number;
+  readonly startLatencyJitterNs?: number;
+  readonly phaseLock?: boolean;
+  /** Phase-lock tolerance, ns. Default 100 µs. */
+  readonly phaseToleranceNs?: number;
+  readonly timestamping?: 'software' | 'hardware';
+}
+
+export interface RigSimulationSummary {
+  readonly seed: number;
+  readonly hosts: number;
+  readonly cameras: number;
+  readonly fps: number;
+  readonly durationS: number;
+  readonly groups: number;
+  readonly incompleteGroups: number;
+  readonly drops: number;
+  /** Ground-truth exposure skew within complete global groups after lock, ns. */
+  readonly trueSkewP50Ns: number;
+  readonly trueSkewP99Ns: number;
+  readonly trueSkewMaxNs: number;
+  /** The p99 skew the injected clock noise alone implies (spread of the hosts' PTP residuals at each group), ns. */
+  readonly floorP99Ns: number;
+  /** Span the server saw (reported timestamps), p99 after lock, ns. */
+  readonly reportedSpanP99Ns: number;
+  /** Virtual time until every camera was first phase-locked, ms (0 without phase lock). */
+  readonly lockTimeMs: number;
+  readonly restarts: number;
+  readonly measuredGroups: number;
+  /** Diagnostics after lock: |node's rig estimate − the host's real rig clock| p99, ns. */
+  readonly mappingErrorP99Ns: number;
+  /** |phase of the real rig time of each exposure against the grid| p99, ns. */
+  readonly lockErrorP99Ns: number;
+}
+
+/** Measurement starts this long after every camera first locked: the loop's integral settles over tens of frames. */
+function settleAfterLockNs(fps: number): number {
+  return Math.max(2000 * NS_PER_MS, (60 * NS_PER_S) / fps);
+}
+
+/**
+ * A whole rig on virtual time: one SyncServer, N hosts each with a drifting
+ * oscillator, a PTP-disciplined rig clock (PI servo over noisy measurements), M
+ * simulated cameras and a SyncNode/SyncClient over a simulated network. The real
+ * server, client and node code runs unchanged. Returns ground-truth skew statistics.
+ */
+export async function runRigSimulation(options: RigSimulationOptions): Promise<RigSimulationSummary> {
+  const scheduler = new SimScheduler(0n);
+  const random = new SeededRandom(options.seed);
+  const ppm = options.ppm ?? 20;
+  const server = new SyncServer({
+    token: 'sim',
+    clock: scheduler.clock,
+    timers: scheduler.timers,
+    // Minimal-span sets (ApproximateTime) so unlocked rigs still form groups and show their skew.
+    policy: { name: 'approximate', queueSize: 30 },
+    phaseToleranceNs: options.phaseToleranceNs ?? 100_000,
+  });
+
+  const residuals: PtpServoSim[] = [];
+  const mappingError = build({ numberOfSignificantValueDigits: 3 });
+  const lockError = build({ numberOfSignificantValueDigits: 3 });
+  const nodes: SyncNode[] = [];
+  const cameras: SimCamera[] = [];
+  const truthByFrame = new Map<string, bigint>();
+  let lockedAtNs: bigint | undefined;
+  let restarts = 0;
+  const totalCameras = options.hosts * options.cameras;
+  const locked = new Set<string>();
+
+  for (let h = 0; h < options.hosts; h++) {
+    const hostRandom = random.fork(`host${h}`);
+    const oscillator = new SimClock(hostRandom.fork('osc'), { ppm: hostRandom.uniform(-ppm, ppm), offsetNs: hostRandom.uniform(-1e6, 1e6), wanderPpbPerSqrtS: 1 });
+    // CLOCK_MONOTONIC runs on the same oscillator, from its own origin (boot).
+    const bootOffset = BigInt(5e9 + h * 1e9);
+    const monotonic = {
+      hostFromTrue: (t: bigint) => oscillator.hostFromTrue(t) + bootOffset,
+      trueFromHost: (m: bigint) => oscillator.trueFromHost(m - bootOffset),
+    };
+    const rig = new PtpServoSim(hostRandom.fork('ptp'), { oscillator, noiseRmsNs: options.ptpNoiseNs ?? 1000, timestamping: options.timestamping ?? 'hardware' });
+    residuals.push(rig);
+    const nodeId = `host${h}`;
+    const devices = Array.from({ length: options.cameras }, (_, c) => {
+      const id = `cam${c}`;
+      const camRandom = hostRandom.fork(id);
+      const cam = new SimCamera(scheduler, camRandom, {
+        id,
+        fps: options.fps,
+        ppm: camRandom.uniform(-ppm, ppm),
+        jitterNs: options.jitterNs ?? 0,
+        dropRate: options.dropRate ?? 0,
+        startLatencyNs: options.startLatencyNs ?? 3_000_000,
+        startLatencyJitterNs: options.startLatencyJitterNs ?? 1_000_000,
+        clock: monotonic,
+      });
+      cameras.push(cam);
+      return { device: cam, fps: options.fps };
+    });
+    const network = new SimNetwork(scheduler, hostRandom.fork('net'));
+    const client = new SyncClient({
+      connect: async () => {
+        const [nodeSide, serverSide] = memoryConnectionPair([nodeId, 'server'], network.deliverer());
+        server.accept(serverSide as MessageConnection);
+        return nodeSide;
+      },
+      nodeId,
+      token: 'sim',
+      cameras: devices.map((d) => ({ id: d.device.id, fps: d.fps })),
+      clock: { nowNs: () => rig.hostFromTrue(scheduler.nowNs) },
+      timers: scheduler.timers,
+      random: hostRandom.fork('client'),
+    });
+    const node = new SyncNode({
+      nodeId,
+      cameras: devices,
+      mapper: new RecordingMapper(MAPPER_WINDOW, (raw, mapped) => {
+        // Ground truth keyed by what the server will see: node/camera and the reported instant.
+        truthByFrame.set(`${nodeId}/${raw.cameraId}@${mapped.rigTimeNs}`, raw.truthNs!);
+        if (lockedAtNs !== undefined && scheduler.nowNs > lockedAtNs + BigInt(Math.round(settleAfterLockNs(options.fps)))) {
+          // Where the error comes from: the node's rig estimate vs the real rig clock, and the real rig phase vs the grid.
+          const actualRig = rig.hostFromTrue(raw.truthNs!) + (mapped.rigTimeNs - rig.hostFromTrue(raw.truthNs!) - (mapped.rigTimeNs - mapped.rigTimeNs));
+          mappingError.recordValue(Math.abs(Number(mapped.rigTimeNs - rig.hostFromTrue(monotonic.trueFromHost(raw.deviceTimeNs)))));
+          lockError.recordValue(Math.abs(phaseOfNs(actualRig, NS_PER_S / options.fps)));
+        }
+      }),
+      // The simulation's bracket sampler: both clocks read at one instant, 100 ns bracket.
+      sampleClock: () => ({
+        monotonicNs: monotonic.hostFromTrue(scheduler.nowNs),
+        offsetNs: rig.hostFromTrue(scheduler.nowNs) - monotonic.hostFromTrue(scheduler.nowNs),
+        uncertaintyNs: 100,
+      }),
+      sampleEveryMs: SAMPLE_EVERY_MS,
+      monotonic: { nowNs: () => monotonic.hostFromTrue(scheduler.nowNs) },
+      timers: scheduler.timers,
+      client,
+      // Local sets of minimal span: unlocked cameras on one host still pair up.
+      policy: { name: 'approximate', queueSize: 30 },
+      phaseLock: options.phaseLock === false ? false : { toleranceNs: options.phaseToleranceNs ?? 100_000, trim: {} },
+    });
+    node.onEvent((e) => {
+      if (e.type === 'restart') restarts++;
+      if (e.type === 'locked') {
+        locked.add(`${nodeId}/${e.cameraId}`);
+        if (locked.size === totalCameras && lockedAtNs === undefined) lockedAtNs = scheduler.nowNs;
+      }
+    });
+    nodes.push(node);
+  }
+
+  const skew = build({ numberOfSignificantValueDigits: 3 });
+  const floor = build({ numberOfSignificantValueDigits: 3 });
+  const span = build({ numberOfSignificantValueDigits: 3 });
+  let groups = 0;
+  let incomplete = 0;
+  let measured = 0;
+  const startNs = scheduler.nowNs;
+  server.onEvent((e) => {
+    if (e.type !== 'global-group') return;
+    groups++;
+    const g: FrameGroup = e.group;
+    if (!g.complete) {
+      incomplete++;
+      return;
+    }
+    const settledAt = options.phaseLock === false ? startNs + 5n * NS_PER_S_BIG : lockedAtNs === undefined ? undefined : lockedAtNs + BigInt(Math.round(settleAfterLockNs(options.fps)));
+    const truths: bigint[] = [];
+    for (const [cam, f] of g.frames) {
+      const key = `${cam}@${f.rigTimeNs}`;
+      const t = truthByFrame.get(key);
+      truthByFrame.delete(key);
+      if (t !== undefined) truths.push(t);
+    }
+    if (settledAt === undefined || scheduler.nowNs < settledAt || truths.length !== g.size) return;
+    measured++;
+    const min = truths.reduce((a, b) => (a < b ? a : b));
+    const max = truths.reduce((a, b) => (a > b ? a : b));
+    skew.recordValue(Number(max - min));
+    span.recordValue(Math.round(g.spanNs));
+    // The floor: with every camera exposing exactly on its host's grid, skew = spread of PTP residuals.
+    const hosts = new Set([...g.frames.keys()].map((k) => Number(k.slice(4, k.indexOf('/')))));
+    const r = [...hosts].map((h) => residuals[h]!.residualAt(min));
+    floor.recordValue(Math.round(Math.max(...r) - Math.min(...r)));
+  });
+  // Bounded: ground truth of frames the server never grouped is forgotten.
+  const pruneEvery = 2 * NS_PER_S;
+
+  // Nodes start capturing once PTP has stepped and settled (its servo steps on the second sync),
+  // each at its own moment, as real hosts come up: nothing aligns them but the rig.
+  const ptpSettledNs = startNs + 3n * NS_PER_S_BIG;
+  const starting = nodes.map(
+    (node, h) =>
+      new Promise<void>((resolve, reject) => {
+        scheduler.at(ptpSettledNs + BigInt(Math.round(random.fork(`start${h}`).uniform(0, NS_PER_S))), () => {
+          node.start().then(resolve, reject);
+        });
+      }),
+  );
+  await scheduler.runUntilAsync(ptpSettledNs + BigInt(NS_PER_S) + 1n);
+  await Promise.all(starting);
+  const endNs = startNs + BigInt(Math.round(options.durationS * NS_PER_S));
+  for (let t = startNs; t < endNs; t += BigInt(pruneEvery)) {
+    await scheduler.runUntilAsync(t + BigInt(pruneEvery) < endNs ? t + BigInt(pruneEvery) : endNs);
+    if (truthByFrame.size > 200_000) truthByFrame.clear();
+  }
+  for (const node of nodes) await node.stop();
+  server.close();
+
+  const drops = cameras.reduce((n, c) => n + c.counts.drop + c.counts.stall + c.counts['no-buffer'], 0);
+  const pct = (h: typeof skew, p: number) => (h.totalCount ? h.getValueAtPercentile(p) : 0);
+  return {
+    seed: options.seed,
+    hosts: options.hosts,
+    cameras: options.cameras,
+    fps: options.fps,
+    durationS: options.durationS,
+    groups,
+    incompleteGroups: incomplete,
+    drops,
+    trueSkewP50Ns: pct(skew, 50),
+    trueSkewP99Ns: pct(skew, 99),
+    trueSkewMaxNs: skew.totalCount ? skew.maxValue : 0,
+    floorP99Ns: pct(floor, 99),
+    reportedSpanP99Ns: pct(span, 99),
+    lockTimeMs: options.phaseLock === false || lockedAtNs === undefined ? 0 : Number(lockedAtNs - ptpSettledNs) / 1e6,
+    restarts,
+    measuredGroups: measured,
+    mappingErrorP99Ns: pct(mappingError, 99),
+    lockErrorP99Ns: pct(lockError, 99),
+  };
+}
+
+const NS_PER_S_BIG = BigInt(NS_PER_S);
+/** Bracketed clock samples: how often, and how many the mapping fits (PTP steers the rig clock, so few and recent). */
+const SAMPLE_EVERY_MS = 50;
+const MAPPER_WINDOW = 3;
+
+/** A ClockMapper that tells the simulation how each frame was mapped (to find its ground truth later). */
+class RecordingMapper extends ClockMapper {
+  constructor(
+    window: number,
+    private readonly onMap: (raw: Frame, mapped: Frame) => void,
+  ) {
+    super({ window });
+  }
+  override mapFrame(frame: Frame): Frame {
+    const mapped = super.mapFrame(frame);
+    this.onMap(frame, mapped);
+    return mapped;
+  }
+}

@@ -1,0 +1,191 @@
+import {
+  type CameraDevice,
+  type ClockMapper,
+  type ClockSample,
+  type Frame,
+  type FrameGroup,
+  Listeners,
+  PhaseLock,
+  type PhaseLockOptions,
+  type PolicyConfig,
+  SyncCaptureManager,
+  systemTimers,
+  type Timers,
+  type Unsubscribe,
+} from '@syncap/core';
+import type { AdjustCommand } from './protocol.js';
+import type { SyncClient } from './sync-client.js';
+
+export interface SyncNodeOptions {
+  readonly nodeId: string;
+  /** Cameras with their nominal rates (the grid period is 1e9 / fps). */
+  readonly cameras: ReadonlyArray<{ readonly device: CameraDevice; readonly fps: number }>;
+  /** Groups this host's cameras locally. Default window, 1 ms. */
+  readonly policy?: PolicyConfig;
+  /** Maps the cameras' monotonic timestamps to rig time. */
+  readonly mapper: ClockMapper;
+  /** Reads rig − monotonic (native bracket sampler, or the simulation's). */
+  readonly sampleClock: () => ClockSample;
+  /** Re-sample the clocks this often, ms. Default 1000. */
+  readonly sampleEveryMs?: number;
+  /** Monotonic clock (the devices' timebase). */
+  readonly monotonic: { nowNs(): bigint };
+  readonly timers?: Timers;
+  /** Report to this server link; omit to run stand-alone. */
+  readonly client?: SyncClient;
+  /** Lock camera phase to the rig grid. Default on (tolerance 100 µs); false turns it off. */
+  readonly phaseLock?: Omit<PhaseLockOptions, 'periodNs'> | false;
+  /** Consumer of the local groups (the application). Groups not taken are released. */
+  readonly onGroup?: (group: FrameGroup) => void;
+}
+
+export type SyncNodeEvent =
+  | { readonly type: 'restart'; readonly cameraId: string; readonly atRigNs: bigint; readonly phaseErrorNs: number }
+  | { readonly type: 'locked'; readonly cameraId: string; readonly phaseErrorNs: number }
+  | { readonly type: 'clock-step' }
+  | { readonly type: 'command'; readonly command: AdjustCommand };
+
+/**
+ * One node of a multi-host rig (the seed's client main loop, done as DESIGN §4 says):
+ * starts its cameras on the rig's time grid, keeps each camera phase-locked to it,
+ * groups frames locally, reports group metadata to the sync server and applies its
+ * commands. It never delays capture: the server's delivery delay is only recorded
+ * for applications that want it.
+ */
+export class SyncNode {
+  readonly manager: SyncCaptureManager;
+  private readonly locks = new Map<string, PhaseLock>();
+  private readonly events = new Listeners<SyncNodeEvent>();
+  private readonly timers: Timers;
+  private sampleHandle: unknown;
+  private running = false;
+  private readonly lockedOnce = new Set<string>();
+  /** The server's requested delivery delay, ns (the seed's time adjustment), if any. */
+  deliveryDelayNs = 0;
+
+  constructor(private readonly options: SyncNodeOptions) {
+    this.timers = options.timers ?? systemTimers;
+    this.manager = new SyncCaptureManager({
+      policy: options.policy ?? { name: 'window', toleranceNs: 1_000_000 },
+      clock: { nowNs: () => this.rigNow() },
+      timers: this.timers,
+      mapFrame: (frame) => this.onFrame(frame),
+    });
+    for (const { device, fps } of options.cameras) {
+      this.manager.addCamera(device, { fps });
+      if (options.phaseLock !== false) this.locks.set(device.id, new PhaseLock({ periodNs: 1e9 / fps, ...options.phaseLock }));
+    }
+    options.client?.onCommand((command) => this.applyCommand(command));
+  }
+
+  onEvent(listener: (event: SyncNodeEvent) => void): Unsubscribe {
+    return this.events.add(listener);
+  }
+
+  /** Cameras whose phase is within tolerance of the grid (all of them, without phase lock). */
+  get lockedCameras(): string[] {
+    return this.options.phaseLock === false ? this.options.cameras.map((c) => c.device.id) : [...this.locks].filter(([, l]) => l.state === 'locked').map(([id]) => id);
+  }
+
+  phaseErrors(): Record<string, number | undefined> {
+    return Object.fromEntries([...this.locks].map(([id, l]) => [id, l.lastPhaseErrorNs]));
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    this.sample();
+    this.options.client?.start();
+    const first = [...this.locks.values()][0];
+    // Every camera starts at one grid instant (GigE-style scheduled start); each lock then refines its own.
+    const atRig = first ? first.firstStart(this.rigNow()) : this.rigNow() + 50_000_000n;
+    for (const l of this.locks.values()) l.started(0);
+    await this.manager.start({ atNs: this.options.mapper.toMonotonic(atRig) });
+    void this.consume();
+    this.scheduleSampling();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.timers.clearTimeout(this.sampleHandle);
+    await this.manager.stop();
+    this.options.client?.stop();
+  }
+
+  private rigNow(): bigint {
+    return this.options.mapper.toRig(this.options.monotonic.nowNs()).rigNs;
+  }
+
+  private onFrame(frame: Frame): Frame {
+    const mapped = this.options.mapper.mapFrame(frame);
+    const lock = this.locks.get(frame.cameraId);
+    if (lock && this.running) {
+      const action = lock.onFrame(mapped.rigTimeNs, this.rigNow());
+      if (lock.state === 'locked' && !this.lockedOnce.has(frame.cameraId)) {
+        this.lockedOnce.add(frame.cameraId);
+        this.events.emit({ type: 'locked', cameraId: frame.cameraId, phaseErrorNs: lock.lastPhaseErrorNs ?? 0 });
+      }
+      if (action?.kind === 'trim') this.deviceOf(frame.cameraId)?.setPeriodTrimNs?.(action.periodTrimNs);
+      if (action?.kind === 'restart') {
+        this.lockedOnce.delete(frame.cameraId);
+        this.events.emit({ type: 'restart', cameraId: frame.cameraId, atRigNs: action.atNs, phaseErrorNs: action.phaseErrorNs });
+        void this.restartCamera(frame.cameraId, action.atNs);
+      }
+    }
+    return mapped;
+  }
+
+  private async restartCamera(cameraId: string, atRigNs: bigint): Promise<void> {
+    const device = this.deviceOf(cameraId);
+    if (!device) return;
+    await device.stop();
+    device.setPeriodTrimNs?.(0);
+    if (!this.running) return;
+    await device.start({ atNs: this.options.mapper.toMonotonic(atRigNs) });
+  }
+
+  private deviceOf(cameraId: string): CameraDevice | undefined {
+    return this.options.cameras.find((c) => c.device.id === cameraId)?.device;
+  }
+
+  private applyCommand(command: AdjustCommand): void {
+    this.events.emit({ type: 'command', command });
+    switch (command.kind) {
+      case 'shift-phase':
+        for (const l of this.locks.values()) l.shiftGrid(command.offsetNs);
+        return;
+      case 'relock':
+        for (const [id, l] of this.locks) {
+          l.started(0);
+          void this.restartCamera(id, BigInt(command.atNs));
+        }
+        return;
+      case 'delivery-delay':
+        this.deliveryDelayNs = command.delayNs;
+        return;
+    }
+  }
+
+  private async consume(): Promise<void> {
+    for await (const group of this.manager) {
+      this.options.client?.reportGroup(group);
+      if (this.options.onGroup) this.options.onGroup(group);
+      else group.release();
+    }
+  }
+
+  private sample(): void {
+    if (this.options.mapper.addSample(this.options.sampleClock()).step) {
+      // The rig clock jumped: every camera's phase is off by the step; measure again.
+      for (const l of this.locks.values()) l.reset();
+      this.events.emit({ type: 'clock-step' });
+    }
+  }
+
+  private scheduleSampling(): void {
+    this.sampleHandle = this.timers.setTimeout(() => {
+      if (!this.running) return;
+      this.sample();
+      this.scheduleSampling();
+    }, this.options.sampleEveryMs ?? 1000);
+  }
+}
