@@ -2,6 +2,7 @@ import { SyncapError } from '@syncap/core';
 import { Command, CommanderError } from 'commander';
 import { demoCommand } from './commands/demo-command.js';
 import { replayCommand } from './commands/replay-command.js';
+import { simCommand } from './commands/sim-command.js';
 
 /** The `syncap-node` program. Exported for tests; `bin/syncap-node.js` runs it. */
 export function buildProgram(): Command {
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .addCommand(replayCommand())
+    .addCommand(simCommand())
     .addCommand(demoCommand());
   return program;
 }

@@ -1,5 +1,5 @@
 import { ClockMapper, type Frame, type FrameGroup, NS_PER_MS, NS_PER_S, phaseOfNs } from '@syncap/core';
-import { memoryConnectionPair, type MessageConnection, SyncClient, SyncNode, SyncServer } from '@syncap/net';
+import { type MessageConnection, memoryConnectionPair, SyncClient, SyncNode, SyncServer } from '@syncap/net';
 import { PtpServoSim, SeededRandom, SimCamera, SimClock, SimNetwork, SimScheduler } from '@syncap/sim';
 import { build } from 'hdr-histogram-js';
 
@@ -89,14 +89,22 @@ export async function runRigSimulation(options: RigSimulationOptions): Promise<R
 
   for (let h = 0; h < options.hosts; h++) {
     const hostRandom = random.fork(`host${h}`);
-    const oscillator = new SimClock(hostRandom.fork('osc'), { ppm: hostRandom.uniform(-ppm, ppm), offsetNs: hostRandom.uniform(-1e6, 1e6), wanderPpbPerSqrtS: 1 });
+    const oscillator = new SimClock(hostRandom.fork('osc'), {
+      ppm: hostRandom.uniform(-ppm, ppm),
+      offsetNs: hostRandom.uniform(-1e6, 1e6),
+      wanderPpbPerSqrtS: 1,
+    });
     // CLOCK_MONOTONIC runs on the same oscillator, from its own origin (boot).
     const bootOffset = BigInt(5e9 + h * 1e9);
     const monotonic = {
       hostFromTrue: (t: bigint) => oscillator.hostFromTrue(t) + bootOffset,
       trueFromHost: (m: bigint) => oscillator.trueFromHost(m - bootOffset),
     };
-    const rig = new PtpServoSim(hostRandom.fork('ptp'), { oscillator, noiseRmsNs: options.ptpNoiseNs ?? 1000, timestamping: options.timestamping ?? 'hardware' });
+    const rig = new PtpServoSim(hostRandom.fork('ptp'), {
+      oscillator,
+      noiseRmsNs: options.ptpNoiseNs ?? 1000,
+      timestamping: options.timestamping ?? 'hardware',
+    });
     residuals.push(rig);
     const nodeId = `host${h}`;
     const devices = Array.from({ length: options.cameras }, (_, c) => {
@@ -181,7 +189,12 @@ export async function runRigSimulation(options: RigSimulationOptions): Promise<R
       incomplete++;
       return;
     }
-    const settledAt = options.phaseLock === false ? startNs + 5n * NS_PER_S_BIG : lockedAtNs === undefined ? undefined : lockedAtNs + BigInt(Math.round(settleAfterLockNs(options.fps)));
+    const settledAt =
+      options.phaseLock === false
+        ? startNs + 5n * NS_PER_S_BIG
+        : lockedAtNs === undefined
+          ? undefined
+          : lockedAtNs + BigInt(Math.round(settleAfterLockNs(options.fps)));
     const truths: bigint[] = [];
     for (const [cam, f] of g.frames) {
       const key = `${cam}@${f.rigTimeNs}`;

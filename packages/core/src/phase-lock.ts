@@ -1,6 +1,6 @@
 import { ConfigError } from './errors.js';
-import { median } from './robust-stats.js';
 import { nextGridInstantNs, phaseOfNs, wrapPhaseNs } from './phase.js';
+import { median } from './robust-stats.js';
 import type { InstantNs } from './time.js';
 
 export interface PhaseLockOptions {

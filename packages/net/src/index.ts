@@ -4,7 +4,7 @@ export * from './ntp-offset.js';
 export * from './protocol.js';
 export * from './ptp/index.js';
 export * from './sync-client.js';
+export * from './sync-node.js';
 export * from './sync-server.js';
 export * from './token.js';
 export * from './ws-transport.js';
-export * from './sync-node.js';

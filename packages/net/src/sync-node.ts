@@ -84,7 +84,9 @@ export class SyncNode {
 
   /** Cameras whose phase is within tolerance of the grid (all of them, without phase lock). */
   get lockedCameras(): string[] {
-    return this.options.phaseLock === false ? this.options.cameras.map((c) => c.device.id) : [...this.locks].filter(([, l]) => l.state === 'locked').map(([id]) => id);
+    return this.options.phaseLock === false
+      ? this.options.cameras.map((c) => c.device.id)
+      : [...this.locks].filter(([, l]) => l.state === 'locked').map(([id]) => id);
   }
 
   phaseErrors(): Record<string, number | undefined> {

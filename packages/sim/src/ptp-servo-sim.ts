@@ -1,6 +1,6 @@
 import type { HostClock } from './host-clock.js';
-import type { SimClock } from './sim-clock.js';
 import type { SeededRandom } from './seeded-random.js';
+import type { SimClock } from './sim-clock.js';
 
 /** linuxptp's PI servo constants at a 1 s sync interval. */
 export const PTP_SERVO_GAINS = {

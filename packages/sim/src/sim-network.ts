@@ -1,5 +1,5 @@
-import type { SimScheduler } from './sim-scheduler.js';
 import type { SeededRandom } from './seeded-random.js';
+import type { SimScheduler } from './sim-scheduler.js';
 
 export interface SimLinkOptions {
   /** One-way latency, ns. Default 200 µs. */
