@@ -101,6 +101,8 @@ interface NodeState {
   cameras: { id: string; fps: number }[];
   periodNs: number;
   lastBatch: number;
+  lastAckedBatch: number;
+  lastAckMs: number;
   lastGroupId: number;
   groupsReceived: number;
   backlogDropped: number;
@@ -241,6 +243,8 @@ export class SyncServer {
         cameras: hello.cameras,
         periodNs: NS_PER_S / hello.cameras[0]!.fps,
         lastBatch: -1,
+        lastAckedBatch: -1,
+        lastAckMs: 0,
         lastGroupId: -1,
         groupsReceived: 0,
         backlogDropped: 0,
@@ -258,6 +262,7 @@ export class SyncServer {
       node.cameras = hello.cameras;
       node.periodNs = NS_PER_S / hello.cameras[0]!.fps;
       node.lastBatch = -1; // batch numbers are per connection
+      node.lastAckedBatch = -1;
     }
     this.ensurePolicyCovers();
     this.touch(node);
@@ -292,7 +297,14 @@ export class SyncServer {
         this.policy!.push(timingFrame(`${node.nodeId}/${cam}`, f.seq, parseInstantNs(f.t)));
       }
     }
-    this.send(node.connection!, { type: 'ack', batch: message.batch });
+    // Acks are coalesced (every 8th batch, or after 50 ms): one write per message costs more
+    // than the grouping. Unacknowledged batches stay in the node's bounded in-flight list.
+    const nowMs = Number(this.options.clock.nowNs() / 1_000_000n);
+    if (message.batch - node.lastAckedBatch >= 8 || nowMs - node.lastAckMs >= 50 || node.lastAckedBatch < 0) {
+      node.lastAckedBatch = message.batch;
+      node.lastAckMs = nowMs;
+      this.send(node.connection!, { type: 'ack', batch: message.batch });
+    }
     this.maybeAdjust(node);
   }
 
