@@ -76,9 +76,10 @@ export class ClockMapper {
 
   /** The monotonic instant at which the rig clock reads `rigNs` (for scheduling starts). */
   toMonotonic(rigNs: InstantNs): InstantNs {
-    // One fixed-point step is exact to well under a ns: the rate differs from 1 by ppm.
+    // Fixed-point iteration: each step shrinks the error by the rate difference (ppm), so
+    // three steps are exact to the ns even with offsets of seconds.
     let m = rigNs - this.offsetAt(rigNs).offsetNs;
-    m = rigNs - this.offsetAt(m).offsetNs;
+    for (let i = 0; i < 2; i++) m = rigNs - this.offsetAt(m).offsetNs;
     return m;
   }
 

@@ -1,3 +1,4 @@
+export * from './channel-timebase.js';
 export * from './memory-connection.js';
 export * from './message-connection.js';
 export * from './ntp-offset.js';

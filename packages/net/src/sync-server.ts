@@ -61,6 +61,8 @@ export interface SyncServerOptions {
   readonly idleTimeoutMs?: number;
   /** Channel-offset disagreement with a node's PTP claim that flags it, ns. Default 1 ms. */
   readonly ptpDisagreementNs?: number;
+  /** The status log: connections, rejections, reference changes, adjustments. */
+  readonly log?: (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>) => void;
 }
 
 /** What the server knows about one node. */
@@ -143,6 +145,16 @@ export class SyncServer {
   constructor(private readonly options: SyncServerOptions) {
     this.timers = options.timers ?? systemTimers;
     this.policyConfig = options.policy ?? { name: 'window', toleranceNs: 1_000_000, maxWaitNs: NS_PER_S };
+    const log = options.log;
+    if (log) {
+      this.events.add((e) => {
+        if (e.type === 'node-connected') log('info', `node ${e.nodeId} connected`, { remote: e.remote });
+        else if (e.type === 'node-disconnected') log('warn', `node ${e.nodeId} disconnected`, { code: e.code, reason: e.reason });
+        else if (e.type === 'rejected') log('warn', `rejected a connection: ${e.reason}`, { remote: e.remote, code: e.code });
+        else if (e.type === 'reference') log('info', `reference node is now ${e.nodeId ?? 'none'}`);
+        else if (e.type === 'adjustment') log('info', `told ${e.nodeId} to ${e.command.kind}`, { command: e.command });
+      });
+    }
     this.scheduleTick();
   }
 

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn as nodeSpawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ConfigError, Listeners, SyncapError, systemTimers, type Timers, type Unsubscribe } from '@syncap/core';
 import type { PtpState } from '../protocol.js';
 import { LineSplitter, type PtpLogEvent, parsePtpLine } from './ptp-log-parser.js';
@@ -102,6 +102,11 @@ export class PtpSupervisor {
 
   get state(): PtpState {
     return this.stateValue;
+  }
+
+  /** ptp4l's management socket (for pmc). */
+  get socketPath(): string {
+    return join(dirname(this.configPath), 'ptp4l.sock');
   }
 
   /** The generated ptp4l configuration (for logs and `--help`-level transparency). */
@@ -263,6 +268,54 @@ export class PtpSupervisor {
     this.stateValue = state;
     if (state === 'slave' || state === 'master') this.attempts.clear();
     this.events.emit({ type: 'state', state, previous });
+  }
+}
+
+/**
+ * Watches a ptp4l that something else runs (systemd): polls its management socket
+ * with pmc and reports state changes and offsets, like PtpSupervisor does for the
+ * daemons it starts.
+ */
+export class PtpAttachment {
+  private readonly events = new Listeners<PtpSupervisorEvent>();
+  private handle: unknown;
+  private stateValue: PtpState = 'unknown';
+  lastOffsetNs: number | undefined;
+
+  constructor(
+    private readonly socketPath: string,
+    private readonly options: { intervalMs?: number; pmcPath?: string; timers?: Timers } = {},
+  ) {}
+
+  get state(): PtpState {
+    return this.stateValue;
+  }
+
+  onEvent(listener: (event: PtpSupervisorEvent) => void): Unsubscribe {
+    return this.events.add(listener);
+  }
+
+  start(): void {
+    const timers = this.options.timers ?? systemTimers;
+    const poll = async () => {
+      try {
+        const r = await queryPmc(this.socketPath, { pmcPath: this.options.pmcPath });
+        this.lastOffsetNs = r.offsetNs;
+        if (r.state !== this.stateValue) {
+          const previous = this.stateValue;
+          this.stateValue = r.state;
+          this.events.emit({ type: 'state', state: r.state, previous });
+        }
+      } catch (error) {
+        this.events.emit({ type: 'error', error: error as SyncapError });
+      }
+      this.handle = timers.setTimeout(() => void poll(), this.options.intervalMs ?? 1000);
+    };
+    void poll();
+  }
+
+  stop(): void {
+    (this.options.timers ?? systemTimers).clearTimeout(this.handle);
   }
 }
 

@@ -1,9 +1,12 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawnSync } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import FakeTimers from '@sinonjs/fake-timers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LineSplitter, parsePtpLine } from './ptp-log-parser.js';
-import { PtpSupervisor, type PtpSupervisorEvent, parsePmc } from './ptp-supervisor.js';
+import { PtpSupervisor, type PtpSupervisorEvent, parsePmc, queryPmc } from './ptp-supervisor.js';
 
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), 'utf8');
 
@@ -89,6 +92,36 @@ describe('ptp4l / phc2sys output parsing', () => {
     expect(parsePmc('')).toEqual({ state: 'absent' });
   });
 
+  it('restarts a daemon that dies, with growing backoff, and stops restarting once stopped', () => {
+    const clock = FakeTimers.createClock();
+    const spawned: Array<EventEmitter & { stdout: PassThrough; stderr: PassThrough }> = [];
+    const spawn = () => {
+      const child = Object.assign(new EventEmitter(), { stdout: new PassThrough(), stderr: new PassThrough(), kill: () => true });
+      spawned.push(child);
+      return child as unknown as ChildProcess;
+    };
+    const sup = new PtpSupervisor({ role: 'slave', interface: 'eth0', spawn, timers: clock, restart: { initialMs: 1000, maxMs: 4000 } });
+    const exits: Array<number | undefined> = [];
+    sup.onEvent((e) => e.type === 'exit' && exits.push(e.restartInMs));
+    sup.start();
+    expect(spawned).toHaveLength(1);
+    spawned[0]!.emit('exit', 1);
+    clock.tick(999);
+    expect(spawned).toHaveLength(1);
+    clock.tick(1);
+    expect(spawned).toHaveLength(2);
+    spawned[1]!.emit('exit', 1);
+    clock.tick(2000);
+    expect(spawned).toHaveLength(3);
+    spawned[2]!.emit('exit', 1);
+    spawned.length = 3;
+    expect(exits).toEqual([1000, 2000, 4000]);
+    expect(sup.stats().restarts).toBe(2);
+    sup.stop();
+    clock.tick(10_000);
+    expect(spawned).toHaveLength(3);
+  });
+
   it('a missing binary and a bad interface name are clear errors', async () => {
     expect(() => new PtpSupervisor({ role: 'slave', interface: 'eth0; rm -rf /' })).toThrow(/not a valid interface name/);
     const sup = new PtpSupervisor({ role: 'slave', interface: 'eth0', ptp4lPath: '/nonexistent/ptp4l' });
@@ -164,5 +197,15 @@ describe.runIf(reason === null)('PtpSupervisor with real ptp4l in network namesp
     // Two namespaces on one kernel share its clock: offsets are small (software timestamps).
     expect(stats.maxAbsOffsetNs!).toBeLessThan(1_000_000);
     expect(stats.pathDelayNs!).toBeGreaterThan(0);
+    // Attaching to a running daemon: pmc over its management socket sees the same state.
+    expect(await queryPmc(slave.socketPath)).toMatchObject({ state: 'uncalibrated' });
   }, 45_000);
+
+  it('a missing interface is reported as such, not restarted forever', async () => {
+    const sup = new PtpSupervisor({ role: 'slave', interface: 'nosuch0', netns: ns.slave, freeRunning: true });
+    supervisors.push(sup);
+    const error = new Promise<PtpSupervisorEvent>((resolve) => sup.onEvent((e) => e.type === 'error' && resolve(e)));
+    sup.start();
+    expect(await error).toMatchObject({ error: { code: 'E_PTP_INTERFACE', message: expect.stringMatching(/cannot use interface "nosuch0"/) } });
+  }, 20_000);
 });
