@@ -270,7 +270,11 @@ describe.runIf(reason === null)('native V4L2 on vivid', () => {
     await waitFor(cams[0]!, () => node.lockedCameras.length === 2, 40_000);
     const errors = node.phaseErrors();
     await node.stop();
-    console.log(`vivid phase lock: ${restarts.length} restarts, phase errors ${Object.values(errors).map((e) => `${((e ?? 0) / 1000).toFixed(0)} µs`).join(', ')}`);
+    console.log(
+      `vivid phase lock: ${restarts.length} restarts, phase errors ${Object.values(errors)
+        .map((e) => `${((e ?? 0) / 1000).toFixed(0)} µs`)
+        .join(', ')}`,
+    );
     for (const e of Object.values(errors)) expect(Math.abs(e!)).toBeLessThanOrEqual(4_000_000);
   }, 60_000);
 

@@ -1,6 +1,8 @@
 import { SyncapError } from '@syncap/core';
 import { Command, CommanderError } from 'commander';
 import { demoCommand } from './commands/demo-command.js';
+import { devicesCommand } from './commands/devices-command.js';
+import { joinCommand } from './commands/join-command.js';
 import { replayCommand } from './commands/replay-command.js';
 import { simCommand } from './commands/sim-command.js';
 
@@ -12,7 +14,9 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .addCommand(replayCommand())
     .addCommand(simCommand())
-    .addCommand(demoCommand());
+    .addCommand(demoCommand())
+    .addCommand(joinCommand())
+    .addCommand(devicesCommand());
   return program;
 }
 

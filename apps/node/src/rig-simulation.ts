@@ -1,7 +1,8 @@
-import { ClockMapper, type Frame, type FrameGroup, NS_PER_MS, NS_PER_S, phaseOfNs } from '@syncap/core';
-import { type MessageConnection, memoryConnectionPair, SyncClient, SyncNode, SyncServer } from '@syncap/net';
-import { PtpServoSim, SeededRandom, SimCamera, SimClock, SimNetwork, SimScheduler } from '@syncap/sim';
+import { type FrameGroup, NS_PER_MS, NS_PER_S, phaseOfNs } from '@syncap/core';
+import { type MessageConnection, memoryConnectionPair, SyncClient, type SyncNode, SyncServer } from '@syncap/net';
+import { type PtpServoSim, SeededRandom, type SimCamera, SimNetwork, SimScheduler } from '@syncap/sim';
 import { build } from 'hdr-histogram-js';
+import { createSimHost, type SimHost } from './sim-host.js';
 
 export interface RigSimulationOptions {
   readonly hosts: number;
@@ -88,90 +89,51 @@ export async function runRigSimulation(options: RigSimulationOptions): Promise<R
   const locked = new Set<string>();
 
   for (let h = 0; h < options.hosts; h++) {
-    const hostRandom = random.fork(`host${h}`);
-    const oscillator = new SimClock(hostRandom.fork('osc'), {
-      ppm: hostRandom.uniform(-ppm, ppm),
-      offsetNs: hostRandom.uniform(-1e6, 1e6),
-      wanderPpbPerSqrtS: 1,
-    });
-    // CLOCK_MONOTONIC runs on the same oscillator, from its own origin (boot).
-    const bootOffset = BigInt(5e9 + h * 1e9);
-    const monotonic = {
-      hostFromTrue: (t: bigint) => oscillator.hostFromTrue(t) + bootOffset,
-      trueFromHost: (m: bigint) => oscillator.trueFromHost(m - bootOffset),
-    };
-    const rig = new PtpServoSim(hostRandom.fork('ptp'), {
-      oscillator,
-      noiseRmsNs: options.ptpNoiseNs ?? 1000,
-      timestamping: options.timestamping ?? 'hardware',
-    });
-    residuals.push(rig);
-    const nodeId = `host${h}`;
-    const devices = Array.from({ length: options.cameras }, (_, c) => {
-      const id = `cam${c}`;
-      const camRandom = hostRandom.fork(id);
-      const cam = new SimCamera(scheduler, camRandom, {
-        id,
-        fps: options.fps,
-        ppm: camRandom.uniform(-ppm, ppm),
-        jitterNs: options.jitterNs ?? 0,
-        dropRate: options.dropRate ?? 0,
-        startLatencyNs: options.startLatencyNs ?? 3_000_000,
-        startLatencyJitterNs: options.startLatencyJitterNs ?? 1_000_000,
-        clock: monotonic,
-      });
-      cameras.push(cam);
-      return { device: cam, fps: options.fps };
-    });
-    const network = new SimNetwork(scheduler, hostRandom.fork('net'));
-    const client = new SyncClient({
+    const network = new SimNetwork(scheduler, random.fork(`host${h}`).fork('net'));
+    let host: SimHost | undefined;
+    host = createSimHost({
+      scheduler,
+      random,
+      index: h,
+      cameras: options.cameras,
+      fps: options.fps,
+      ppm,
+      ptpNoiseNs: options.ptpNoiseNs ?? 1000,
+      timestamping: options.timestamping,
+      jitterNs: options.jitterNs,
+      dropRate: options.dropRate,
+      startLatencyNs: options.startLatencyNs,
+      startLatencyJitterNs: options.startLatencyJitterNs,
+      phaseLock: options.phaseLock,
+      phaseToleranceNs: options.phaseToleranceNs,
+      token: 'sim',
       connect: async () => {
-        const [nodeSide, serverSide] = memoryConnectionPair([nodeId, 'server'], network.deliverer());
+        const [nodeSide, serverSide] = memoryConnectionPair([`host${h}`, 'server'], network.deliverer());
         server.accept(serverSide as MessageConnection);
         return nodeSide;
       },
-      nodeId,
-      token: 'sim',
-      cameras: devices.map((d) => ({ id: d.device.id, fps: d.fps })),
-      clock: { nowNs: () => rig.hostFromTrue(scheduler.nowNs) },
-      timers: scheduler.timers,
-      random: hostRandom.fork('client'),
-    });
-    const node = new SyncNode({
-      nodeId,
-      cameras: devices,
-      mapper: new RecordingMapper(MAPPER_WINDOW, (raw, mapped) => {
+      onMapped: (raw, mapped) => {
         // Ground truth keyed by what the server will see: node/camera and the reported instant.
-        truthByFrame.set(`${nodeId}/${raw.cameraId}@${mapped.rigTimeNs}`, raw.truthNs!);
-        if (lockedAtNs !== undefined && scheduler.nowNs > lockedAtNs + BigInt(Math.round(settleAfterLockNs(options.fps)))) {
+        truthByFrame.set(`host${h}/${raw.cameraId}@${mapped.rigTimeNs}`, raw.truthNs!);
+        if (host && lockedAtNs !== undefined && scheduler.nowNs > lockedAtNs + BigInt(Math.round(settleAfterLockNs(options.fps)))) {
           // Where the error comes from: the node's rig estimate vs the real rig clock, and the real rig phase vs the grid.
-          const actualRig = rig.hostFromTrue(raw.truthNs!) + (mapped.rigTimeNs - rig.hostFromTrue(raw.truthNs!) - (mapped.rigTimeNs - mapped.rigTimeNs));
-          mappingError.recordValue(Math.abs(Number(mapped.rigTimeNs - rig.hostFromTrue(monotonic.trueFromHost(raw.deviceTimeNs)))));
+          const actualRig = host.rig.hostFromTrue(raw.truthNs!);
+          mappingError.recordValue(Math.abs(Number(mapped.rigTimeNs - host.rig.hostFromTrue(host.monotonic.trueFromHost(raw.deviceTimeNs)))));
           lockError.recordValue(Math.abs(phaseOfNs(actualRig, NS_PER_S / options.fps)));
         }
-      }),
-      // The simulation's bracket sampler: both clocks read at one instant, 100 ns bracket.
-      sampleClock: () => ({
-        monotonicNs: monotonic.hostFromTrue(scheduler.nowNs),
-        offsetNs: rig.hostFromTrue(scheduler.nowNs) - monotonic.hostFromTrue(scheduler.nowNs),
-        uncertaintyNs: 100,
-      }),
-      sampleEveryMs: SAMPLE_EVERY_MS,
-      monotonic: { nowNs: () => monotonic.hostFromTrue(scheduler.nowNs) },
-      timers: scheduler.timers,
-      client,
-      // Local sets of minimal span: unlocked cameras on one host still pair up.
-      policy: { name: 'approximate', queueSize: 30 },
-      phaseLock: options.phaseLock === false ? false : { toleranceNs: options.phaseToleranceNs ?? 100_000, trim: {} },
+      },
     });
-    node.onEvent((e) => {
+    residuals.push(host.rig);
+    cameras.push(...host.cameras);
+    const nodeId = host.nodeId;
+    host.node.onEvent((e) => {
       if (e.type === 'restart') restarts++;
       if (e.type === 'locked') {
         locked.add(`${nodeId}/${e.cameraId}`);
         if (locked.size === totalCameras && lockedAtNs === undefined) lockedAtNs = scheduler.nowNs;
       }
     });
-    nodes.push(node);
+    nodes.push(host.node);
   }
 
   const skew = build({ numberOfSignificantValueDigits: 3 });
@@ -262,21 +224,3 @@ export async function runRigSimulation(options: RigSimulationOptions): Promise<R
 }
 
 const NS_PER_S_BIG = BigInt(NS_PER_S);
-/** Bracketed clock samples: how often, and how many the mapping fits (PTP steers the rig clock, so few and recent). */
-const SAMPLE_EVERY_MS = 50;
-const MAPPER_WINDOW = 3;
-
-/** A ClockMapper that tells the simulation how each frame was mapped (to find its ground truth later). */
-class RecordingMapper extends ClockMapper {
-  constructor(
-    window: number,
-    private readonly onMap: (raw: Frame, mapped: Frame) => void,
-  ) {
-    super({ window });
-  }
-  override mapFrame(frame: Frame): Frame {
-    const mapped = super.mapFrame(frame);
-    this.onMap(frame, mapped);
-    return mapped;
-  }
-}

@@ -44,8 +44,9 @@ export interface WsListenOptions {
   /** Default 8888 (the seed's port); 0 picks a free one. */
   readonly port?: number;
   readonly maxPayloadBytes?: number;
-  /** An existing HTTP server to attach to (the dashboard shares its port). */
+  /** An existing HTTP server to attach to (the dashboard shares its port): WebSocket upgrades go to the sync server. */
   readonly server?: import('node:http').Server;
+  /** Accept upgrades on this path only. Default: any path. */
   readonly path?: string;
 }
 
@@ -58,7 +59,7 @@ export interface WsListener {
 export async function listenWs(accept: (connection: MessageConnection) => void, options: WsListenOptions = {}): Promise<WsListener> {
   const maxPayload = options.maxPayloadBytes ?? MAX_MESSAGE_BYTES;
   const wss = options.server
-    ? new WebSocketServer({ server: options.server, path: options.path ?? '/sync', maxPayload })
+    ? new WebSocketServer({ server: options.server, ...(options.path ? { path: options.path } : {}), maxPayload })
     : new WebSocketServer({ host: options.host ?? '127.0.0.1', port: options.port ?? 8888, maxPayload });
   wss.on('connection', (socket, request) => {
     accept(wsConnection(socket, `${request.socket.remoteAddress}:${request.socket.remotePort}`));

@@ -20,6 +20,8 @@ export interface PtpServoSimOptions {
   readonly syncIntervalNs?: number;
   /** The first correction steps the clock when the offset exceeds this, ns (linuxptp first_step_threshold). Default 20 µs. */
   readonly firstStepThresholdNs?: number;
+  /** True time the servo starts at. Default 0. */
+  readonly originNs?: bigint;
 }
 
 interface Knot {
@@ -53,13 +55,14 @@ export class PtpServoSim implements HostClock {
     const gains = PTP_SERVO_GAINS[options.timestamping ?? 'hardware'];
     this.kp = gains.kp;
     this.ki = gains.ki;
-    const e0 = options.oscillator.errorAt(0n);
-    this.knots.push({ atNs: 0n, errorNs: e0, rate: this.oscRate(0n) });
+    const origin = options.originNs ?? 0n;
+    const e0 = options.oscillator.errorAt(origin);
+    this.knots.push({ atNs: origin, errorNs: e0, rate: this.oscRate(origin) });
   }
 
   /** Disciplined clock − true time at `trueNs` (the PTP residual), ns. */
   residualAt(trueNs: bigint): number {
-    const t = trueNs < 0n ? 0n : trueNs;
+    const t = trueNs;
     while (this.knots[this.knots.length - 1]!.atNs + this.intervalNs <= t) this.step();
     let lo = 0;
     let hi = this.knots.length - 1;

@@ -12,6 +12,8 @@ export interface SimClockOptions {
   readonly steps?: ReadonlyArray<{ readonly atNs: bigint; readonly stepNs: number }>;
   /** Frequency is re-drawn every this many ns. Default 1 s. */
   readonly intervalNs?: number;
+  /** True time the clock starts at (readings before it extrapolate its first segment). Default 0. */
+  readonly originNs?: bigint;
 }
 
 interface Segment {
@@ -38,7 +40,7 @@ export class SimClock implements HostClock {
   ) {
     this.intervalNs = BigInt(options.intervalNs ?? 1_000_000_000);
     this.steps = [...(options.steps ?? [])].sort((a, b) => (a.atNs < b.atNs ? -1 : 1));
-    this.segments.push({ startNs: 0n, offsetNs: options.offsetNs ?? 0, rate: (options.ppm ?? 0) * 1e-6 });
+    this.segments.push({ startNs: options.originNs ?? 0n, offsetNs: options.offsetNs ?? 0, rate: (options.ppm ?? 0) * 1e-6 });
   }
 
   /** Reading minus true time at `trueNs`, ns. */
@@ -60,7 +62,7 @@ export class SimClock implements HostClock {
   }
 
   private segmentAt(trueNs: bigint): Segment {
-    const t = trueNs < 0n ? 0n : trueNs;
+    const t = trueNs;
     while (this.segments[this.segments.length - 1]!.startNs + this.intervalNs <= t) this.extend();
     let lo = 0;
     let hi = this.segments.length - 1;

@@ -1,78 +1,83 @@
-import { POLICY_NAMES, type PolicyConfig, SyncCaptureManager } from '@syncap/core';
-import { SeededRandom, SimCamera, SimScheduler } from '@syncap/sim';
-import { Command, Option } from 'commander';
+import { randomBytes } from 'node:crypto';
+import { createLogger, startServerApp } from '@syncap/server';
+import { Command } from 'commander';
 import { nonNegativeInt, positiveInt, positiveNumber, probability } from '../cli-options.js';
-import { RealtimePacer } from '../realtime-pacer.js';
-import { formatStatusLine } from '../status-line.js';
+import { RealtimeSimNodes } from '../realtime-rig.js';
 
 interface DemoFlags {
+  port: number;
+  hosts: number;
   cameras: number;
   fps: number;
-  policy: PolicyConfig['name'];
   seed: number;
+  ptpNoiseNs: number;
+  ppm: number;
   jitterNs: number;
   dropRate: number;
-  ppm: number;
+  phaseLock: boolean;
   durationS?: number;
 }
 
 /**
- * A simulated single-host rig at wall-clock speed with a live status line: what
- * `npm start` runs. Cameras drift apart (ppm), jitter and drop frames; the chosen
- * policy groups them and the manager reports what it sees.
+ * What `npm start` runs: a sync server with its dashboard and simulated nodes (drifting
+ * clocks, jitter, a few drops, phase lock on), in real time over real WebSockets.
  */
 export function demoCommand(): Command {
   return new Command('demo')
-    .description('run a simulated single-host rig in real time and print live capture stats (Ctrl-C stops)')
-    .option('--cameras <n>', 'simulated cameras', positiveInt('--cameras'), 4)
+    .description('run a sync server and simulated nodes in real time; prints the dashboard URL and a live status line (Ctrl-C stops)')
+    .option('--port <port>', 'server port (0 picks a free one; a busy 8888 falls back to a free port)', nonNegativeInt('--port'), 8888)
+    .option('--hosts <n>', 'simulated nodes', positiveInt('--hosts'), 2)
+    .option('--cameras <n>', 'cameras per node', positiveInt('--cameras'), 4)
     .option('--fps <fps>', 'frame rate', positiveNumber('--fps'), 30)
-    .addOption(new Option('--policy <name>', 'grouping policy').choices([...POLICY_NAMES]).default('hybrid'))
     .option('--seed <n>', 'simulation seed', nonNegativeInt('--seed'), 1)
-    .option('--jitter-ns <ns>', 'timestamp jitter (gaussian sd)', nonNegativeInt('--jitter-ns'), 200_000)
-    .option('--drop-rate <p>', 'probability a frame is lost', probability('--drop-rate'), 0.01)
-    .option('--ppm <ppm>', 'oscillator error spread across cameras (± ppm)', positiveNumber('--ppm'), 500)
+    .option('--ptp-noise-ns <ns>', 'PTP measurement noise, rms', nonNegativeInt('--ptp-noise-ns'), 2000)
+    .option('--ppm <ppm>', 'oscillator errors within ± this', positiveNumber('--ppm'), 30)
+    .option('--jitter-ns <ns>', 'camera timestamp jitter (gaussian sd)', nonNegativeInt('--jitter-ns'), 2000)
+    .option('--drop-rate <p>', 'probability a frame is lost', probability('--drop-rate'), 0.005)
+    .option('--no-phase-lock', 'leave the cameras unlocked (compare the dashboard)')
     .option('--duration-s <s>', 'stop after this many seconds (default: until Ctrl-C)', positiveNumber('--duration-s'))
     .action(async (flags: DemoFlags) => {
-      const scheduler = new SimScheduler(0n);
-      const random = new SeededRandom(flags.seed);
-      const cameras = Array.from({ length: flags.cameras }, (_, i) => {
-        // Spread oscillator errors so the rig drifts apart and the hybrid has to re-lock.
-        const ppm = flags.cameras > 1 ? -flags.ppm + (2 * flags.ppm * i) / (flags.cameras - 1) : 0;
-        return new SimCamera(scheduler, random.fork(`cam${i}`), { id: `cam${i}`, fps: flags.fps, ppm, jitterNs: flags.jitterNs, dropRate: flags.dropRate });
-      });
-      const manager = new SyncCaptureManager({ policy: { name: flags.policy } as PolicyConfig, clock: scheduler.clock, timers: scheduler.timers });
-      for (const c of cameras) manager.addCamera(c, { fps: flags.fps });
-      manager.onEvent((e) => {
-        if (e.type === 'policy-switch') log(`policy: ${e.event.from} → ${e.event.to} (${e.event.reason})`);
-        if (e.type === 'relocked') log(`re-locked: cameras restarted together at ${e.atNs} ns`);
-      });
+      const log = createLogger('syncap-demo', process.env.SYNCAP_LOG_LEVEL ?? 'warn');
+      const token = randomBytes(9).toString('base64url');
+      let app: Awaited<ReturnType<typeof startServerApp>>;
+      try {
+        app = await startServerApp({ port: flags.port, token, log });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || flags.port === 0) throw error;
+        process.stderr.write(`port ${flags.port} is in use; using a free port instead\n`);
+        app = await startServerApp({ port: 0, token, log });
+      }
+      const rig = new RealtimeSimNodes({ url: `ws://127.0.0.1:${app.port}`, token, ...flags });
+      rig.start();
       const tty = process.stdout.isTTY === true;
-      const log = (line: string) => process.stdout.write(tty ? `\r\x1b[2K${line}\n` : `${JSON.stringify({ event: line })}\n`);
-
-      const pacer = new RealtimePacer(scheduler);
-      await manager.start();
-      pacer.start();
-      process.stdout.write(`syncap demo: ${flags.cameras} simulated cameras at ${flags.fps} fps, policy ${flags.policy}. Ctrl-C stops.\n`);
-
-      // The consumer: takes groups as an application would, and releases them.
-      const consume = (async () => {
-        for await (const group of manager) group.release();
-      })();
+      process.stdout.write(
+        `syncap demo: ${flags.hosts} simulated nodes × ${flags.cameras} cameras at ${flags.fps} fps${flags.phaseLock ? ', phase lock on' : ''}.\n` +
+          `dashboard: ${app.url}\nnodes join with: syncap-node join ws://127.0.0.1:${app.port} --token ${token}\nCtrl-C stops.\n`,
+      );
+      let last = { groups: 0 };
       const status = setInterval(() => {
-        const s = manager.stats();
-        process.stdout.write(tty ? `\r\x1b[2K${formatStatusLine(s)}` : `${JSON.stringify(s)}\n`);
+        const s = app.sync.status();
+        const groupsPerSec = s.counters.globalGroups - last.groups;
+        last = { groups: s.counters.globalGroups };
+        const nodes = rig.hosts
+          .map((h) => `${h.nodeId}: ${h.node.lockedCameras.length}/${h.cameras.length} locked, ${h.cameras.reduce((n, c) => n + c.counts.drop, 0)} drops`)
+          .join(' | ');
+        const phases = s.nodes.map((n) => `${n.nodeId} ${n.residualPhaseNs === undefined ? '–' : `${(n.residualPhaseNs / 1000).toFixed(1)}µs`}`).join(' ');
+        const line = `global groups ${s.counters.globalGroups} (${groupsPerSec}/s, ${s.counters.incompleteGlobalGroups} incomplete) | ${nodes} | residual phase ${phases}`;
+        process.stdout.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
       }, 1000);
-
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
         if (flags.durationS !== undefined) setTimeout(resolve, flags.durationS * 1000);
       });
       clearInterval(status);
-      pacer.stop();
-      await manager.stop();
-      await consume;
-      const s = manager.stats();
-      process.stdout.write(`${tty ? '\n' : ''}${JSON.stringify({ final: true, ...s })}\n`);
+      process.stdout.write(tty ? '\nstopping…\n' : 'stopping…\n');
+      await rig.stop();
+      await app.close();
+      const s = app.sync.status();
+      process.stdout.write(
+        `${JSON.stringify({ final: true, ...s.counters, nodes: s.nodes.map((n) => ({ node: n.nodeId, groups: n.groupsReceived, residualPhaseNs: n.residualPhaseNs })) })}\n`,
+      );
     });
 }

@@ -1,0 +1,42 @@
+import type { DeviceDescription, DeviceSummary } from '@syncap/native-v4l2';
+import { Command } from 'commander';
+
+/** `syncap-node devices`: what v4l2-ctl --list-devices and --list-formats-ext show. */
+export function devicesCommand(): Command {
+  return new Command('devices')
+    .description('list V4L2 devices with their formats, sizes and frame rates')
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }) => {
+      const native = await import('@syncap/native-v4l2');
+      const devices = native.listDevices();
+      const described: Array<DeviceSummary & Partial<DeviceDescription>> = devices.map((d) =>
+        d.canCapture ? { ...d, ...safeDescribe(native.describe, d.path) } : d,
+      );
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(described, null, 2)}\n`);
+        return;
+      }
+      if (described.length === 0) {
+        process.stdout.write('no V4L2 video devices on this machine (/dev/video* is empty)\n');
+        return;
+      }
+      for (const d of described) {
+        process.stdout.write(`${d.path}  ${d.card ?? ''} (${d.driver ?? '?'}, ${d.bus ?? '?'})${d.error ? `  cannot open: ${d.error}` : ''}\n`);
+        for (const f of d.formats ?? []) {
+          process.stdout.write(`  ${f.pixelFormat} (${f.description})\n`);
+          for (const s of f.sizes) {
+            const size = s.width !== undefined ? `${s.width}x${s.height}` : `${s.minWidth}-${s.maxWidth}x${s.minHeight}-${s.maxHeight}`;
+            process.stdout.write(`    ${size}: ${s.fps.map((x) => `${+x.toFixed(3)}`).join(', ')} fps\n`);
+          }
+        }
+      }
+    });
+}
+
+function safeDescribe(describe: (p: string) => DeviceDescription, path: string): Partial<DeviceDescription> {
+  try {
+    return describe(path);
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}

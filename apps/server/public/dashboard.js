@@ -1,0 +1,114 @@
+// syncap dashboard: live over Server-Sent Events (/events). Plain browser JS, no build step.
+/* global uPlot */
+(() => {
+  const HISTORY = 240; // ticks kept (2 minutes at 2 ticks/s)
+  const $ = (s) => document.querySelector(s);
+  const us = (ns) => (ns == null ? '–' : `${(ns / 1000).toFixed(1)} µs`);
+  const spanData = [[], [], []];
+  let phaseSeries = []; // node ids, in chart order
+  let phaseData = [[]];
+  const palette = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#be185d', '#65a30d'];
+
+  const spanChart = new uPlot(
+    {
+      width: 560,
+      height: 240,
+      series: [{}, { label: 'p50', stroke: '#2563eb', width: 2 }, { label: 'max', stroke: '#dc2626', width: 1 }],
+      axes: [{}, { label: 'µs' }],
+    },
+    spanData,
+    $('#span-chart'),
+  );
+  let phaseChart = null;
+
+  function rebuildPhaseChart(ids) {
+    phaseSeries = ids;
+    phaseData = [phaseData[0] ?? [], ...ids.map(() => new Array((phaseData[0] ?? []).length).fill(null))];
+    if (phaseChart) phaseChart.destroy();
+    phaseChart = new uPlot(
+      {
+        width: 560,
+        height: 240,
+        series: [{}, ...ids.map((id, i) => ({ label: id, stroke: palette[i % palette.length], width: 2 }))],
+        axes: [{}, { label: 'µs' }],
+      },
+      phaseData,
+      $('#phase-chart'),
+    );
+  }
+  rebuildPhaseChart([]);
+
+  function push(arrays, values) {
+    arrays.forEach((a, i) => {
+      a.push(values[i]);
+      if (a.length > HISTORY) a.shift();
+    });
+  }
+
+  function renderNodes(nodes, reference) {
+    const body = $('#nodes tbody');
+    body.replaceChildren(
+      ...nodes.map((n) => {
+        const tr = document.createElement('tr');
+        tr.dataset.node = n.nodeId;
+        const drops = Object.values(n.drops).reduce((a, b) => a + b, 0);
+        const cells = [
+          n.nodeId + (n.nodeId === reference ? ' (ref)' : ''),
+          n.connected ? 'yes' : 'no',
+          n.ptp.state,
+          us(n.ptp.offsetNs),
+          n.channelOffsetNs == null ? '–' : `${us(n.channelOffsetNs)} ± ${us(n.channelErrorNs)}`,
+          us(n.residualPhaseNs),
+          n.driftPpm == null ? '–' : `${n.driftPpm.toFixed(2)} ppm`,
+          n.cameras.map((c) => `${c.id}@${c.fps}`).join(' '),
+          String(drops),
+          String(n.groupsReceived),
+        ];
+        cells.forEach((text, i) => {
+          const td = document.createElement('td');
+          td.textContent = text;
+          if (i === 1) td.className = n.connected ? 'good' : 'bad';
+          if (i === 2 && n.ptpDisagrees) td.className = 'bad';
+          tr.appendChild(td);
+        });
+        return tr;
+      }),
+    );
+  }
+
+  function addEvent(e) {
+    const li = document.createElement('li');
+    li.textContent = `${new Date(e.at).toLocaleTimeString()}  ${e.text}`;
+    $('#events').prepend(li);
+    while ($('#events').children.length > 50) $('#events').lastChild.remove();
+  }
+
+  const source = new EventSource('/events');
+  source.addEventListener('events', (m) => JSON.parse(m.data).forEach(addEvent));
+  source.addEventListener('event', (m) => addEvent(JSON.parse(m.data)));
+  source.addEventListener('tick', (m) => {
+    const t = JSON.parse(m.data);
+    const x = t.at / 1000;
+    $('#summary').textContent =
+      `${t.nodes.filter((n) => n.connected).length} nodes · ${t.groups} global groups (${t.incomplete} incomplete) · span p50 ${us(t.spanP50Ns)}`;
+    renderNodes(t.nodes, t.reference);
+    if (t.spanP50Ns != null) {
+      push(spanData, [x, t.spanP50Ns / 1000, t.spanMaxNs / 1000]);
+      spanChart.setData(spanData);
+    }
+    const ids = t.nodes.map((n) => n.nodeId);
+    if (ids.join() !== phaseSeries.join()) rebuildPhaseChart(ids);
+    push(phaseData, [
+      x,
+      ...phaseSeries.map((id) => {
+        const n = t.nodes.find((m) => m.nodeId === id);
+        return n && n.residualPhaseNs != null ? n.residualPhaseNs / 1000 : null;
+      }),
+    ]);
+    phaseChart.setData(phaseData);
+    document.body.dataset.ticks = String((Number(document.body.dataset.ticks) || 0) + 1);
+  });
+  source.onerror = () => {
+    $('#summary').textContent = 'disconnected from the server — retrying…';
+  };
+})();
