@@ -278,6 +278,38 @@ describe.runIf(reason === null)('native V4L2 on vivid', () => {
     for (const e of Object.values(errors)) expect(Math.abs(e!)).toBeLessThanOrEqual(4_000_000);
   }, 60_000);
 
+  it('syncap-node capture from two vivid devices for 100 groups with --record writes a readable MCAP', async () => {
+    const { mkdtempSync, readdirSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { runNodeCli } = await import('../support/cli.js');
+    const { readIndexed } = await import('../support/mcap.js');
+    const rec = mkdtempSync(join(tmpdir(), 'syncap-vivid-rec-'));
+    const [a, b] = vividPaths();
+    const r = await runNodeCli(
+      ['capture', '--camera', `${a}:320x180@30:YUYV`, '--camera', `${b}:320x180@30:YUYV`, '--policy', 'barrier', '--frames', '100', '--record', rec],
+      { timeoutMs: 60_000 },
+    );
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    const reader = await readIndexed(join(rec, readdirSync(rec)[0]!));
+    const topics = new Map([...reader.channelsById].map(([id, ch]) => [id, ch.topic]));
+    let images = 0;
+    let groups = 0;
+    for await (const m of reader.readMessages()) {
+      const topic = topics.get(m.channelId)!;
+      if (topic === '/syncap/groups') groups++;
+      if (topic.startsWith('/camera/')) {
+        const body = JSON.parse(new TextDecoder().decode(m.data));
+        expect(body).toMatchObject({ width: 320, height: 180, encoding: 'yuyv' });
+        expect(Buffer.from(body.data, 'base64').byteLength).toBeGreaterThanOrEqual(320 * 180 * 2);
+        images++;
+      }
+    }
+    expect(groups).toBeGreaterThanOrEqual(100);
+    expect(images).toBeGreaterThanOrEqual(180);
+  }, 90_000);
+
   it('clock sampler brackets REALTIME against MONOTONIC', () => {
     const s = sampleClocks(16);
     expect(s.realtimeUncertaintyNs).toBeGreaterThanOrEqual(0);

@@ -6,6 +6,7 @@ export interface CameraSpecOptions {
   readonly height?: number;
   readonly fps?: number;
   readonly pixelFormat?: string;
+  readonly buffers?: number;
 }
 
 const SPEC = /^(?<path>\/dev\/[A-Za-z0-9_./-]+)(?::(?<w>\d+)x(?<h>\d+)(?:@(?<fps>\d+(?:\.\d+)?))?(?::(?<fourcc>[A-Z0-9]{4}))?)?$/;

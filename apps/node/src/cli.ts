@@ -1,5 +1,6 @@
 import { SyncapError } from '@syncap/core';
 import { Command, CommanderError } from 'commander';
+import { captureCommand } from './commands/capture-command.js';
 import { demoCommand } from './commands/demo-command.js';
 import { devicesCommand } from './commands/devices-command.js';
 import { joinCommand } from './commands/join-command.js';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .addCommand(replayCommand())
     .addCommand(simCommand())
     .addCommand(demoCommand())
+    .addCommand(captureCommand())
     .addCommand(joinCommand())
     .addCommand(devicesCommand());
   return program;
