@@ -219,6 +219,12 @@ export class V4l2Camera implements CameraDevice {
   }
 
   private onFrameData(p: NativeFramePayload): void {
+    if (this.state !== 'streaming') {
+      // Left in the queue by a session that has since stopped (the queue is FIFO, so a new
+      // session's frames only come after its 'started'): stale, never handed out.
+      if (!p.copied) this.native.release(p.index, p.generation);
+      return;
+    }
     let flags = p.error ? FrameFlags.ERROR : FrameFlags.NONE;
     if (this.lastSeq !== undefined && seqForwardDistance(this.lastSeq, p.sequence) > 1) flags |= FrameFlags.DROP_BEFORE;
     this.lastSeq = p.sequence;
