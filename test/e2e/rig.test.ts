@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NODE_BIN, SERVER_BIN, type Started, startProcess, stop, waitFor } from '../support/processes.js';
@@ -14,12 +17,14 @@ describe('server and two simulated nodes as processes', () => {
     procs.push(server);
     const port = await waitFor(() => (server.stdout[0] ? (JSON.parse(server.stdout[0]) as { port: number }).port : undefined), 20_000, 'the server to listen');
     const base = `http://127.0.0.1:${port}`;
-    for (const [id, seed] of [
-      ['node-a', '1'],
-      ['node-b', '2'],
-    ] as const) {
-      procs.push(startProcess(NODE_BIN, ['join', `ws://127.0.0.1:${port}`, '--token', 'e2e', '--simulate', '2', '--node-id', id, '--seed', seed]));
-    }
+    procs.push(startProcess(NODE_BIN, ['join', `ws://127.0.0.1:${port}`, '--token', 'e2e', '--simulate', '2', '--node-id', 'node-a', '--seed', '1']));
+    // The second node takes everything from a rig config: server, token, node id, cameras.
+    const config = join(mkdtempSync(join(tmpdir(), 'syncap-e2e-')), 'rig.yaml');
+    writeFileSync(
+      config,
+      `server: ws://127.0.0.1:${port}\ntoken: e2e\nnodeId: node-b\ncameras:\n  - id: left\n    simulate: true\n  - id: right\n    simulate: true\n`,
+    );
+    procs.push(startProcess(NODE_BIN, ['join', '--config', config, '--seed', '2']));
     const metrics = async () => {
       const families = parsePrometheusTextFormat(await (await fetch(`${base}/metrics`)).text());
       const value = (name: string) => Number(families.find((f) => f.name === name)?.metrics[0]?.value ?? 0);
@@ -54,4 +59,17 @@ describe('server and two simulated nodes as processes', () => {
 
     for (const p of procs.splice(0).reverse()) expect(await stop(p)).toBe(0);
   }, 90_000);
+
+  it('join and the server reject bad input by name', async () => {
+    const { runNodeCli } = await import('../support/cli.js');
+    expect((await runNodeCli(['join'])).stderr).toMatch(/give the server URL/);
+    expect((await runNodeCli(['join', 'ws://127.0.0.1:1', '--simulate', '1'])).stderr).toMatch(/--token is required/);
+    expect((await runNodeCli(['join', 'ws://127.0.0.1:1', '--token', 't', '--simulate', '1', '--node-id', 'bad id'])).stderr).toMatch(/--node-id may hold/);
+    const server = startProcess(SERVER_BIN, ['--port', '70000']);
+    expect(await new Promise((r) => server.child.once('exit', r))).toBe(2);
+    expect(server.stderr.join('\n')).toMatch(/--port takes a TCP port/);
+    const help = startProcess(SERVER_BIN, ['--help']);
+    expect(await new Promise((r) => help.child.once('exit', r))).toBe(0);
+    expect(help.stdout.join('\n')).toMatch(/--record <dir>/);
+  }, 60_000);
 });

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SyncCaptureManager } from '@syncap/core';
+import { FrameGroup, SyncCaptureManager } from '@syncap/core';
 import { SeededRandom, SimCamera, SimScheduler } from '@syncap/sim';
 import { describe, expect, it } from 'vitest';
 import { readIndexed } from '../../../test/support/mcap.js';
@@ -75,5 +75,26 @@ describe('MCAP recording', () => {
     // The group channel names exactly the frames the camera channels hold.
     const members = groupRecords.reduce((n, g) => n + Object.keys(g.frames).length, 0);
     expect(members).toBe(images);
+  });
+
+  it('records foxglove.CompressedImage when asked to encode', async () => {
+    const path = join(dir, 'jpeg.mcap');
+    const recorder = await McapRecorder.create(path, { cameras: [{ id: 'a', width: 16, height: 8, pixelFormat: 'YUYV' }], encode: 'jpeg' });
+    const bytes = new Uint8Array(16 * 8 * 2).map((_, i) => (i % 2 === 0 ? 200 : 128));
+    const frame = { cameraId: 'a', seq: 0, deviceTimeNs: 5n, rigTimeNs: 5n, flags: 0, data: { bytes, release() {} } };
+    recorder.recordGroup(new FrameGroup(0, ['a'], [frame]));
+    await recorder.close();
+    const reader = await readIndexed(path);
+    const schemas = [...reader.schemasById.values()].map((s) => s.name);
+    expect(schemas).toContain('foxglove.CompressedImage');
+    let images = 0;
+    for await (const m of reader.readMessages({ topics: ['/camera/a'] })) {
+      const body = JSON.parse(new TextDecoder().decode(m.data));
+      expect(body.format).toBe('jpeg');
+      const jpegBytes = Buffer.from(body.data, 'base64');
+      expect([jpegBytes[0], jpegBytes[1]]).toEqual([0xff, 0xd8]); // JPEG start-of-image marker
+      images++;
+    }
+    expect(images).toBe(1);
   });
 });

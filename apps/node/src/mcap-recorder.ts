@@ -1,6 +1,7 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { McapWriter } from '@mcap/core';
 import { type FrameGroup, formatInstantNs } from '@syncap/core';
+import { encodeJpeg } from './jpeg-encode.js';
 
 /** foxglove.RawImage as JSON Schema (Foxglove reads JSON messages with base64 `data`). */
 const RAW_IMAGE_SCHEMA = {
@@ -13,6 +14,17 @@ const RAW_IMAGE_SCHEMA = {
     height: { type: 'integer' },
     encoding: { type: 'string' },
     step: { type: 'integer' },
+    data: { type: 'string', contentEncoding: 'base64' },
+  },
+};
+/** foxglove.CompressedImage as JSON Schema. */
+const COMPRESSED_IMAGE_SCHEMA = {
+  title: 'foxglove.CompressedImage',
+  type: 'object',
+  properties: {
+    timestamp: { type: 'object', properties: { sec: { type: 'integer' }, nsec: { type: 'integer' } } },
+    frame_id: { type: 'string' },
+    format: { type: 'string' },
     data: { type: 'string', contentEncoding: 'base64' },
   },
 };
@@ -97,18 +109,28 @@ export class McapRecorder {
     private readonly writer: McapWriter,
     private readonly handle: FileHandle,
     private readonly maxQueueBytes: number,
+    private readonly encode: 'jpeg' | undefined,
   ) {}
 
   static async create(
     path: string,
-    options: { cameras: readonly RecorderCamera[]; metadata?: Record<string, string>; chunkSize?: number; maxQueueBytes?: number },
+    options: {
+      cameras: readonly RecorderCamera[];
+      metadata?: Record<string, string>;
+      chunkSize?: number;
+      maxQueueBytes?: number;
+      /** Record foxglove.CompressedImage (JPEG) instead of RawImage. */
+      encode?: 'jpeg';
+    },
   ): Promise<McapRecorder> {
     const handle = await open(path, 'w');
     const writer = new McapWriter({ writable: new FileWritable(handle), useChunks: true, chunkSize: options.chunkSize ?? 1024 * 1024 });
-    const r = new McapRecorder(writer, handle, options.maxQueueBytes ?? 256 * 1024 * 1024);
+    const r = new McapRecorder(writer, handle, options.maxQueueBytes ?? 256 * 1024 * 1024, options.encode);
     await writer.start({ profile: '', library: 'syncap' });
     const json = (schema: object) => new TextEncoder().encode(JSON.stringify(schema));
-    const imageSchema = await writer.registerSchema({ name: 'foxglove.RawImage', encoding: 'jsonschema', data: json(RAW_IMAGE_SCHEMA) });
+    const imageSchema = options.encode
+      ? await writer.registerSchema({ name: 'foxglove.CompressedImage', encoding: 'jsonschema', data: json(COMPRESSED_IMAGE_SCHEMA) })
+      : await writer.registerSchema({ name: 'foxglove.RawImage', encoding: 'jsonschema', data: json(RAW_IMAGE_SCHEMA) });
     for (const camera of options.cameras) {
       const id = await writer.registerChannel({
         topic: `/camera/${camera.id}`,
@@ -141,15 +163,23 @@ export class McapRecorder {
       }
       const enc = ENCODINGS[ch.camera.pixelFormat] ?? { encoding: ch.camera.pixelFormat.toLowerCase(), bytesPerPixel: 1 };
       const t = frame.deviceTimeNs;
-      const image = {
-        timestamp: { sec: Number(t / 1_000_000_000n), nsec: Number(t % 1_000_000_000n) },
-        frame_id: cam,
-        width: ch.camera.width,
-        height: ch.camera.height,
-        encoding: enc.encoding,
-        step: ch.camera.width * enc.bytesPerPixel,
-        data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
-      };
+      const timestamp = { sec: Number(t / 1_000_000_000n), nsec: Number(t % 1_000_000_000n) };
+      const image = this.encode
+        ? {
+            timestamp,
+            frame_id: cam,
+            format: 'jpeg',
+            data: Buffer.from(encodeJpeg(bytes, ch.camera.width, ch.camera.height, ch.camera.pixelFormat)).toString('base64'),
+          }
+        : {
+            timestamp,
+            frame_id: cam,
+            width: ch.camera.width,
+            height: ch.camera.height,
+            encoding: enc.encoding,
+            step: ch.camera.width * enc.bytesPerPixel,
+            data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+          };
       messages.push({ channelId: ch.id, logTime, publishTime: t, data: new TextEncoder().encode(JSON.stringify(image)) });
     }
     const frames = Object.fromEntries([...group.frames].map(([cam, f]) => [cam, { seq: f.seq, t: formatInstantNs(f.rigTimeNs) }]));

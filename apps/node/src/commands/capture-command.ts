@@ -17,6 +17,7 @@ interface CaptureFlags {
   duration?: number;
   frames?: number;
   record?: string;
+  encode?: 'jpeg';
   trace?: string;
 }
 
@@ -39,6 +40,7 @@ export function captureCommand(): Command {
     .option('--duration <s>', 'stop after this many seconds', positiveNumber('--duration'))
     .option('--frames <n>', 'stop after this many groups', positiveInt('--frames'))
     .option('--record <dir>', 'record frames, groups and clock samples to an MCAP file in this directory')
+    .addOption(new Option('--encode <format>', 'record compressed images (foxglove.CompressedImage) instead of raw ones').choices(['jpeg']))
     .option('--trace <file>', 'write a timestamp trace (JSON Lines, replayable with `syncap-node replay`)')
     .addHelpText(
       'after',
@@ -51,6 +53,12 @@ export function captureCommand(): Command {
       const policy: PolicyConfig = flags.policy ? ({ name: flags.policy } as PolicyConfig) : config ? policyOf(config) : { name: 'hybrid' };
 
       let pacer: RealtimePacer | undefined;
+      // The clock channel: on one host the rig timebase is CLOCK_MONOTONIC; REALTIME is sampled next to it.
+      let sampleClock: () => { monotonicNs: bigint; offsetNs: bigint; uncertaintyNs: number } = () => ({
+        monotonicNs: process.hrtime.bigint(),
+        offsetNs: BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint(),
+        uncertaintyNs: 500_000,
+      });
       let clock = { nowNs: () => process.hrtime.bigint() };
       let timers = systemTimers;
       let cameras: CameraSetup[];
@@ -89,6 +97,10 @@ export function captureCommand(): Command {
           return { device, fps: s.options.fps ?? 30, width: 0, height: 0, pixelFormat: '' };
         });
         clock = { nowNs: () => native.monotonicNowNs() };
+        sampleClock = () => {
+          const s = native.sampleClocks(16);
+          return { monotonicNs: s.monotonicNs, offsetNs: s.realtimeOffsetNs, uncertaintyNs: s.realtimeUncertaintyNs };
+        };
       }
 
       const manager = new SyncCaptureManager({ policy, clock, timers });
@@ -120,6 +132,7 @@ export function captureCommand(): Command {
           })),
           // Small chunks: a recording killed mid-way loses at most the last ~256 KiB.
           chunkSize: 256 * 1024,
+          encode: flags.encode,
           metadata: {
             policy: JSON.stringify(policy),
             cameras: JSON.stringify(cameras.map((c) => ({ id: c.device.id, ...c.device.info }))),
@@ -142,6 +155,7 @@ export function captureCommand(): Command {
         stopping = true;
       });
       const status = setInterval(() => {
+        recorder?.recordClock(sampleClock(), clock.nowNs());
         const s = manager.stats();
         const us = (ns: number) => `${(ns / 1000).toFixed(0)}µs`;
         const line = tty

@@ -1,12 +1,14 @@
 import { hostname } from 'node:os';
 import { ClockMapper, ConfigError, type FrameGroup } from '@syncap/core';
-import { SyncClient, SyncNode, wsConnector } from '@syncap/net';
+import { PtpSupervisor, SyncClient, SyncNode, wsConnector } from '@syncap/net';
 import { Command } from 'commander';
 import { parseCameraSpec } from '../camera-spec.js';
 import { nonNegativeInt, positiveInt, positiveNumber, probability } from '../cli-options.js';
 import { RealtimeSimNodes } from '../realtime-rig.js';
+import { loadRigConfig } from '../rig-config.js';
 
 interface JoinFlags {
+  config?: string;
   token?: string;
   nodeId: string;
   camera: string[];
@@ -29,8 +31,9 @@ interface JoinFlags {
 export function joinCommand(): Command {
   return new Command('join')
     .description('capture and report to a sync server (phase lock on); keeps capturing while the server is away')
-    .argument('<url>', 'the server, ws://host:8888')
-    .option('--token <token>', 'the server token (default: $SYNCAP_TOKEN)')
+    .argument('[url]', "the server, ws://host:8888 (default: the config's server)")
+    .option('--config <rig.yaml>', 'rig config: cameras, server, token, PTP (interface, role, timestamping)')
+    .option('--token <token>', "the server token (default: the config's, else $SYNCAP_TOKEN)")
     .option(
       '--node-id <id>',
       'this node in the rig',
@@ -48,24 +51,31 @@ export function joinCommand(): Command {
     .option('--phase-tolerance-ns <ns>', 'phase-lock tolerance', positiveInt('--phase-tolerance-ns'), 100_000)
     .option('--no-phase-lock', 'do not lock camera phase to the grid')
     .option('--duration-s <s>', 'stop after this many seconds (default: until Ctrl-C)', positiveNumber('--duration-s'))
-    .action(async (url: string, flags: JoinFlags) => {
+    .action(async (urlArg: string | undefined, flags: JoinFlags) => {
+      const config = flags.config ? loadRigConfig(flags.config) : undefined;
+      const url = urlArg ?? config?.server;
+      if (!url) throw new ConfigError('give the server URL (ws://host:8888) as an argument or as server: in the rig config');
       if (!/^wss?:\/\/[^/]+/.test(url)) throw new ConfigError(`the server URL must look like ws://host:8888, got "${url}"`);
-      const token = flags.token ?? process.env.SYNCAP_TOKEN;
-      if (!token) throw new ConfigError('--token is required (or set SYNCAP_TOKEN): the server refuses nodes without it');
-      if (!/^[A-Za-z0-9._:-]{1,64}$/.test(flags.nodeId))
-        throw new ConfigError(`--node-id may hold letters, digits and . _ : - only (at most 64), got "${flags.nodeId}"`);
-      if (!flags.simulate && flags.camera.length === 0)
-        throw new ConfigError('give at least one --camera /dev/videoN (or --simulate N to try without hardware)');
+      const token = flags.token ?? config?.token ?? process.env.SYNCAP_TOKEN;
+      if (!token) throw new ConfigError('--token is required (or token: in the rig config, or SYNCAP_TOKEN): the server refuses nodes without it');
+      const nodeId = config?.nodeId ?? flags.nodeId;
+      if (!/^[A-Za-z0-9._:-]{1,64}$/.test(nodeId)) throw new ConfigError(`--node-id may hold letters, digits and . _ : - only (at most 64), got "${nodeId}"`);
+      if (config && (flags.camera.length > 0 || flags.simulate))
+        throw new ConfigError('--config gives the cameras: drop --camera/--simulate, or drop --config');
+      const simulate = flags.simulate ?? (config?.cameras.every((c) => c.simulate) ? config.cameras.length : undefined);
+      if (!simulate && flags.camera.length === 0 && !config)
+        throw new ConfigError('give at least one --camera /dev/videoN (or --simulate N to try without hardware, or --config)');
       if (flags.simulate && flags.camera.length > 0) throw new ConfigError('--simulate and --camera exclude each other');
+      flags.nodeId = nodeId;
 
       let stop: () => Promise<void>;
       let describeState: () => string;
-      if (flags.simulate) {
+      if (simulate) {
         const rig = new RealtimeSimNodes({
           url,
           token,
           hosts: 1,
-          cameras: flags.simulate,
+          cameras: simulate,
           fps: flags.fps,
           seed: flags.seed,
           ptpNoiseNs: flags.ptpNoiseNs,
@@ -82,7 +92,9 @@ export function joinCommand(): Command {
           `${host.node.lockedCameras.length}/${host.cameras.length} locked, server ${host.client.stats().connected ? 'connected' : 'away'}, backlog ${host.client.stats().backlog}`;
       } else {
         const native = await import('@syncap/native-v4l2');
-        const specs = flags.camera.map((c, i) => parseCameraSpec(c, `cam${i}`));
+        const specs = config
+          ? config.cameras.map((c) => ({ path: c.device!, options: { id: c.id, width: c.width, height: c.height, fps: c.fps, pixelFormat: c.format } }))
+          : flags.camera.map((c, i) => parseCameraSpec(c, `cam${i}`));
         const cameras = specs.map((s) => ({ device: new native.V4l2Camera(s.path, s.options), fps: s.options.fps ?? 30 }));
         const clock = { nowNs: () => native.monotonicNowNs() };
         const client = new SyncClient({
@@ -106,8 +118,35 @@ export function joinCommand(): Command {
           phaseLock: flags.phaseLock ? { toleranceNs: flags.phaseToleranceNs } : false,
           onGroup: (g: FrameGroup) => g.release(),
         });
+        // PTP as the config says: ptp4l (and phc2sys) supervised here, status reported to the server.
+        let ptp: PtpSupervisor | undefined;
+        if (config?.ptp) {
+          ptp = new PtpSupervisor({
+            role: config.ptp.role,
+            interface: config.ptp.interface,
+            timestamping: config.ptp.timestamping,
+            transport: config.ptp.transport,
+            phc2sys: config.ptp.role === 'slave' && config.ptp.timestamping === 'hardware',
+          });
+          ptp.onEvent((e) => {
+            if (e.type === 'error') process.stderr.write(`${nodeId}: ${e.error.message}\n`);
+            if (e.type === 'state') process.stderr.write(`${nodeId}: PTP ${e.previous} → ${e.state}\n`);
+          });
+          ptp.start();
+        }
+        const ptpReport = setInterval(() => {
+          const s = ptp?.stats();
+          client.reportPtp(
+            s ? { state: s.state, offsetNs: s.lastOffsetNs, rmsNs: s.rmsOffsetNs, freqPpb: s.freqPpb, pathDelayNs: s.pathDelayNs } : { state: 'absent' },
+          );
+          client.reportDrops(node.manager.stats().dropsByCamera);
+        }, 1000);
         await node.start();
-        stop = () => node.stop();
+        stop = async () => {
+          clearInterval(ptpReport);
+          await node.stop();
+          ptp?.stop();
+        };
         describeState = () =>
           `${node.lockedCameras.length}/${cameras.length} locked, server ${client.stats().connected ? 'connected' : 'away'}, backlog ${client.stats().backlog}`;
       }
