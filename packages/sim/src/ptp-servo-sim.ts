@@ -1,4 +1,4 @@
-import type { HostClock } from './host-clock.js';
+import { ErrorModelClock, lastAtOrBefore } from './host-clock.js';
 import type { SeededRandom } from './seeded-random.js';
 import type { SimClock } from './sim-clock.js';
 
@@ -37,7 +37,7 @@ interface Knot {
  * corrected by a linuxptp-like PI servo from noisy offset measurements every sync
  * interval. What is left — the residual — is what a perfect phase lock cannot remove.
  */
-export class PtpServoSim implements HostClock {
+export class PtpServoSim extends ErrorModelClock {
   private readonly knots: Knot[] = [];
   private readonly intervalNs: bigint;
   private readonly kp: number;
@@ -51,6 +51,7 @@ export class PtpServoSim implements HostClock {
     private readonly random: SeededRandom,
     private readonly options: PtpServoSimOptions,
   ) {
+    super();
     this.intervalNs = BigInt(options.syncIntervalNs ?? 1_000_000_000);
     const gains = PTP_SERVO_GAINS[options.timestamping ?? 'hardware'];
     this.kp = gains.kp;
@@ -62,27 +63,13 @@ export class PtpServoSim implements HostClock {
 
   /** Disciplined clock − true time at `trueNs` (the PTP residual), ns. */
   residualAt(trueNs: bigint): number {
-    const t = trueNs;
-    while (this.knots[this.knots.length - 1]!.atNs + this.intervalNs <= t) this.step();
-    let lo = 0;
-    let hi = this.knots.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.knots[mid]!.atNs <= t) lo = mid;
-      else hi = mid - 1;
-    }
-    const k = this.knots[lo]!;
-    return k.errorNs + k.rate * Number(t - k.atNs);
+    while (this.knots[this.knots.length - 1]!.atNs + this.intervalNs <= trueNs) this.step();
+    const k = this.knots[lastAtOrBefore(this.knots, trueNs, (x) => x.atNs)]!;
+    return k.errorNs + k.rate * Number(trueNs - k.atNs);
   }
 
-  hostFromTrue(trueNs: bigint): bigint {
-    return trueNs + BigInt(Math.round(this.residualAt(trueNs)));
-  }
-
-  trueFromHost(hostNs: bigint): bigint {
-    let t = hostNs - BigInt(Math.round(this.residualAt(hostNs)));
-    t = hostNs - BigInt(Math.round(this.residualAt(t)));
-    return t;
+  override errorAt(trueNs: bigint): number {
+    return this.residualAt(trueNs);
   }
 
   private oscRate(atNs: bigint): number {

@@ -1,4 +1,4 @@
-import type { HostClock } from './host-clock.js';
+import { ErrorModelClock, lastAtOrBefore } from './host-clock.js';
 import type { SeededRandom } from './seeded-random.js';
 
 export interface SimClockOptions {
@@ -29,7 +29,7 @@ interface Segment {
  * Piecewise linear in true time (segments generated on demand from its own random
  * stream), so readings are exact and reproducible.
  */
-export class SimClock implements HostClock {
+export class SimClock extends ErrorModelClock {
   private readonly segments: Segment[] = [];
   private readonly intervalNs: bigint;
   private readonly steps: Array<{ atNs: bigint; stepNs: number }>;
@@ -38,40 +38,23 @@ export class SimClock implements HostClock {
     private readonly random: SeededRandom,
     private readonly options: SimClockOptions = {},
   ) {
+    super();
     this.intervalNs = BigInt(options.intervalNs ?? 1_000_000_000);
     this.steps = [...(options.steps ?? [])].sort((a, b) => (a.atNs < b.atNs ? -1 : 1));
     this.segments.push({ startNs: options.originNs ?? 0n, offsetNs: options.offsetNs ?? 0, rate: (options.ppm ?? 0) * 1e-6 });
   }
 
   /** Reading minus true time at `trueNs`, ns. */
-  errorAt(trueNs: bigint): number {
+  override errorAt(trueNs: bigint): number {
     const seg = this.segmentAt(trueNs);
     let error = seg.offsetNs + seg.rate * Number(trueNs - seg.startNs);
     for (const s of this.steps) if (s.atNs <= trueNs && s.atNs > seg.startNs) error += s.stepNs;
     return error;
   }
 
-  hostFromTrue(trueNs: bigint): bigint {
-    return trueNs + BigInt(Math.round(this.errorAt(trueNs)));
-  }
-
-  trueFromHost(hostNs: bigint): bigint {
-    let t = hostNs - BigInt(Math.round(this.errorAt(hostNs)));
-    t = hostNs - BigInt(Math.round(this.errorAt(t)));
-    return t;
-  }
-
   private segmentAt(trueNs: bigint): Segment {
-    const t = trueNs;
-    while (this.segments[this.segments.length - 1]!.startNs + this.intervalNs <= t) this.extend();
-    let lo = 0;
-    let hi = this.segments.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.segments[mid]!.startNs <= t) lo = mid;
-      else hi = mid - 1;
-    }
-    return this.segments[lo]!;
+    while (this.segments[this.segments.length - 1]!.startNs + this.intervalNs <= trueNs) this.extend();
+    return this.segments[lastAtOrBefore(this.segments, trueNs, (x) => x.startNs)]!;
   }
 
   private extend(): void {
