@@ -17,7 +17,23 @@ describe('server and two simulated nodes as processes', () => {
     procs.push(server);
     const port = await waitFor(() => (server.stdout[0] ? (JSON.parse(server.stdout[0]) as { port: number }).port : undefined), 20_000, 'the server to listen');
     const base = `http://127.0.0.1:${port}`;
-    procs.push(startProcess(NODE_BIN, ['join', `ws://127.0.0.1:${port}`, '--token', 'e2e', '--simulate', '2', '--node-id', 'node-a', '--seed', '1']));
+    const recordDir = mkdtempSync(join(tmpdir(), 'syncap-e2e-rec-'));
+    procs.push(
+      startProcess(NODE_BIN, [
+        'join',
+        `ws://127.0.0.1:${port}`,
+        '--token',
+        'e2e',
+        '--simulate',
+        '2',
+        '--node-id',
+        'node-a',
+        '--seed',
+        '1',
+        '--record',
+        recordDir,
+      ]),
+    );
     // The second node takes everything from a rig config: server, token, node id, cameras.
     const config = join(mkdtempSync(join(tmpdir(), 'syncap-e2e-')), 'rig.yaml');
     writeFileSync(
@@ -58,6 +74,13 @@ describe('server and two simulated nodes as processes', () => {
     expect(status.nodes.map((n) => n.nodeId).sort()).toEqual(['node-a', 'node-b']);
 
     for (const p of procs.splice(0).reverse()) expect(await stop(p)).toBe(0);
+    // node-a recorded its local groups: a complete (indexed) MCAP.
+    const { readdirSync } = await import('node:fs');
+    const { readIndexed } = await import('../support/mcap.js');
+    const reader = await readIndexed(join(recordDir, readdirSync(recordDir)[0]!));
+    let groups = 0;
+    for await (const _ of reader.readMessages({ topics: ['/syncap/groups'] })) groups++;
+    expect(groups).toBeGreaterThan(30);
   }, 90_000);
 
   it('join and the server reject bad input by name', async () => {

@@ -20,6 +20,8 @@ export interface RealtimeSimNodesOptions {
   readonly phaseLock: boolean;
   /** Node id override (one host only). */
   readonly nodeId?: string;
+  /** Consumer of each host's local groups (recording); default: released. */
+  readonly onGroup?: (group: import('@syncap/core').FrameGroup) => void;
 }
 
 /**
@@ -51,6 +53,7 @@ export class RealtimeSimNodes {
           token: o.token,
           connect: wsConnector(o.url),
           nodeId: o.nodeId,
+          onGroup: o.onGroup,
         }),
       );
     }

@@ -1,4 +1,4 @@
-import { ClockMapper, type Frame, type PolicyConfig } from '@syncap/core';
+import { ClockMapper, type Frame, type FrameGroup, type PolicyConfig } from '@syncap/core';
 import { type Connector, SyncClient, SyncNode } from '@syncap/net';
 import { type HostClock, PtpServoSim, type SeededRandom, SimCamera, SimClock, type SimScheduler } from '@syncap/sim';
 
@@ -23,6 +23,8 @@ export interface SimHostOptions {
   readonly token: string;
   /** Default host<index>. */
   readonly nodeId?: string;
+  /** The application's consumer of local groups (default: released). */
+  readonly onGroup?: (group: FrameGroup) => void;
   /** Sees every mapped frame (the simulation keys ground truth by it). */
   readonly onMapped?: (raw: Frame, mapped: Frame) => void;
 }
@@ -102,6 +104,7 @@ export function createSimHost(o: SimHostOptions): SimHost {
     timers: scheduler.timers,
     client,
     phaseLock: o.phaseLock === false ? false : { toleranceNs: o.phaseToleranceNs ?? 100_000, trim: {} },
+    onGroup: o.onGroup,
   });
   // Report the simulated PTP state as ptp4l's supervisor would: the servo's residual as the offset.
   const reportPtp = () => {

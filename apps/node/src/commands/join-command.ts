@@ -1,14 +1,18 @@
+import { mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { ClockMapper, ConfigError, type FrameGroup } from '@syncap/core';
 import { PtpSupervisor, SyncClient, SyncNode, wsConnector } from '@syncap/net';
 import { Command } from 'commander';
 import { parseCameraSpec } from '../camera-spec.js';
 import { nonNegativeInt, positiveInt, positiveNumber, probability } from '../cli-options.js';
+import { McapRecorder } from '../mcap-recorder.js';
 import { RealtimeSimNodes } from '../realtime-rig.js';
 import { loadRigConfig } from '../rig-config.js';
 
 interface JoinFlags {
   config?: string;
+  record?: string;
   token?: string;
   nodeId: string;
   camera: string[];
@@ -34,6 +38,7 @@ export function joinCommand(): Command {
     .argument('[url]', "the server, ws://host:8888 (default: the config's server)")
     .option('--config <rig.yaml>', 'rig config: cameras, server, token, PTP (interface, role, timestamping)')
     .option('--token <token>', "the server token (default: the config's, else $SYNCAP_TOKEN)")
+    .option('--record <dir>', 'also record the local groups to MCAP here (continues while the server is away)')
     .option(
       '--node-id <id>',
       'this node in the rig',
@@ -68,6 +73,25 @@ export function joinCommand(): Command {
       if (flags.simulate && flags.camera.length > 0) throw new ConfigError('--simulate and --camera exclude each other');
       flags.nodeId = nodeId;
 
+      // Local recording: independent of the server link, so nothing is lost while it is away.
+      const recordDir = flags.record ?? config?.recording?.dir;
+      let recorder: McapRecorder | undefined;
+      const recordGroup = (g: FrameGroup) => {
+        recorder?.recordGroup(g);
+        g.release();
+      };
+      const openRecorder = async (cameras: ReadonlyArray<{ id: string; width: number; height: number; pixelFormat: string }>) => {
+        if (!recordDir) return;
+        mkdirSync(recordDir, { recursive: true });
+        const path = join(recordDir, `${nodeId}-${new Date().toISOString().replace(/[:.]/g, '-')}.mcap`);
+        recorder = await McapRecorder.create(path, {
+          cameras,
+          chunkSize: 256 * 1024,
+          metadata: { nodeId, server: url, ...(flags.config ? { config: readFileSync(flags.config, 'utf8') } : {}) },
+        });
+        process.stderr.write(`${nodeId}: recording to ${path}\n`);
+      };
+
       let stop: () => Promise<void>;
       let describeState: () => string;
       if (simulate) {
@@ -84,7 +108,9 @@ export function joinCommand(): Command {
           dropRate: flags.dropRate,
           phaseLock: flags.phaseLock,
           nodeId: flags.nodeId,
+          onGroup: recordGroup,
         });
+        await openRecorder(rig.hosts[0]!.cameras.map((c) => ({ id: c.id, width: 640, height: 360, pixelFormat: 'SIM' })));
         rig.start();
         const host = rig.hosts[0]!;
         stop = () => rig.stop();
@@ -116,7 +142,7 @@ export function joinCommand(): Command {
           monotonic: clock,
           client,
           phaseLock: flags.phaseLock ? { toleranceNs: flags.phaseToleranceNs } : false,
-          onGroup: (g: FrameGroup) => g.release(),
+          onGroup: recordGroup,
         });
         // PTP as the config says: ptp4l (and phc2sys) supervised here, status reported to the server.
         let ptp: PtpSupervisor | undefined;
@@ -142,6 +168,14 @@ export function joinCommand(): Command {
           client.reportDrops(node.manager.stats().dropsByCamera);
         }, 1000);
         await node.start();
+        await openRecorder(
+          cameras.map((c) => ({
+            id: c.device.id,
+            width: c.device.info?.width ?? 0,
+            height: c.device.info?.height ?? 0,
+            pixelFormat: c.device.info?.pixelFormat ?? '',
+          })),
+        );
         stop = async () => {
           clearInterval(ptpReport);
           await node.stop();
@@ -159,5 +193,7 @@ export function joinCommand(): Command {
       });
       clearInterval(status);
       await stop();
+      const recorded = recorder ? await recorder.close() : undefined;
+      if (recorded) process.stdout.write(`${JSON.stringify({ recorded })}\n`);
     });
 }
