@@ -141,11 +141,10 @@ export class SyncCaptureManager implements AsyncIterable<FrameGroup> {
     if (failures.length > 0) {
       await Promise.allSettled(this.devices.filter((_, i) => opened[i]!.status === 'fulfilled').map((d) => d.close()));
       this.state = 'idle';
-      throw new DeviceError(
-        'E_OPEN',
-        failures.length === 1 ? this.devices[opened.findIndex((r) => r.status === 'rejected')]!.id : 'rig',
-        `cannot open: ${failures.join('; ')}`,
-      );
+      // One camera: its own error already names it. Several: one error naming each.
+      const rejected = opened.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+      if (rejected.length === 1 && rejected[0] instanceof DeviceError) throw rejected[0];
+      throw new DeviceError('E_OPEN', 'rig', `cannot open ${failures.length} cameras: ${failures.join('; ')}`);
     }
 
     const buffers = this.devices.map((d) => d.info?.buffers).filter((b): b is number => b !== undefined);

@@ -21,8 +21,11 @@ export function describe(path: string): DeviceDescription {
 /** Maps an error from the addon (with `code`) to a DeviceError for camera `id`. */
 export function toDeviceError(id: string, error: unknown): DeviceError {
   const e = error as { code?: string; message?: string };
-  if (error instanceof DeviceError) return error;
-  return new DeviceError(e.code ?? 'E_DEVICE', id, (e.message ?? String(error)).replace(`${id}: `, ''), { cause: error });
+  if (error instanceof DeviceError && error.cameraId === id) return error;
+  // Keep the device path the message names; put the camera id in front once.
+  return new DeviceError(e.code ?? 'E_DEVICE', id, (e.message ?? String(error)).replace(new RegExp(`^${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `), ''), {
+    cause: error,
+  });
 }
 
 export interface FormatRequest {

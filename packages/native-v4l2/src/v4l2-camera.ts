@@ -92,7 +92,13 @@ export class V4l2Camera implements CameraDevice {
     if (this.state !== 'closed') return;
     const o = this.options;
     if (o.validate !== false && (o.pixelFormat || o.width || o.height || o.fps)) {
-      checkFormat(this.id, describe(this.path), o);
+      let description: ReturnType<typeof describe>;
+      try {
+        description = describe(this.path);
+      } catch (error) {
+        throw toDeviceError(this.id, error);
+      }
+      checkFormat(this.id, description, o);
     }
     try {
       const r = this.native.open(this.path, {

@@ -93,15 +93,21 @@ export class SyncNode {
     return Object.fromEntries([...this.locks].map(([id, l]) => [id, l.lastPhaseErrorNs]));
   }
 
+  /** Opens and starts the cameras, then connects to the server. A camera that fails leaves nothing running. */
   async start(): Promise<void> {
     this.running = true;
     this.sample();
-    this.options.client?.start();
     const first = [...this.locks.values()][0];
     // Every camera starts at one grid instant (GigE-style scheduled start); each lock then refines its own.
     const atRig = first ? first.firstStart(this.rigNow()) : this.rigNow() + 50_000_000n;
     for (const l of this.locks.values()) l.started(0);
-    await this.manager.start({ atNs: this.options.mapper.toMonotonic(atRig) });
+    try {
+      await this.manager.start({ atNs: this.options.mapper.toMonotonic(atRig) });
+    } catch (error) {
+      this.running = false;
+      throw error;
+    }
+    this.options.client?.start();
     void this.consume();
     this.scheduleSampling();
   }

@@ -167,7 +167,13 @@ export function joinCommand(): Command {
           );
           client.reportDrops(node.manager.stats().dropsByCamera);
         }, 1000);
-        await node.start();
+        try {
+          await node.start();
+        } catch (error) {
+          clearInterval(ptpReport);
+          ptp?.stop();
+          throw error;
+        }
         await openRecorder(
           cameras.map((c) => ({
             id: c.device.id,
