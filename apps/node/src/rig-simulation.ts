@@ -24,6 +24,8 @@ export interface RigSimulationOptions {
   /** Phase-lock tolerance, ns. Default 100 µs. */
   readonly phaseToleranceNs?: number;
   readonly timestamping?: 'software' | 'hardware';
+  /** Sync-channel packet loss (each loss costs a TCP retransmission). Default 0. */
+  readonly netLossRate?: number;
 }
 
 export interface RigSimulationSummary {
@@ -89,7 +91,7 @@ export async function runRigSimulation(options: RigSimulationOptions): Promise<R
   const locked = new Set<string>();
 
   for (let h = 0; h < options.hosts; h++) {
-    const network = new SimNetwork(scheduler, random.fork(`host${h}`).fork('net'));
+    const network = new SimNetwork(scheduler, random.fork(`host${h}`).fork('net'), { lossRate: options.netLossRate ?? 0 });
     let host: SimHost | undefined;
     host = createSimHost({
       scheduler,

@@ -6,6 +6,13 @@ export interface SimLinkOptions {
   readonly latencyNs?: number;
   /** Extra latency, exponential with this mean, ns. Default 50 µs. */
   readonly jitterNs?: number;
+  /**
+   * Probability that a message's packet is lost. The channel is TCP (WebSocket): a loss is
+   * not a missing message but a retransmission after `retransmitNs` (default 200 ms, the
+   * minimum RTO), and every later message waits behind it (order is kept). Default 0.
+   */
+  readonly lossRate?: number;
+  readonly retransmitNs?: number;
 }
 
 /**
@@ -17,8 +24,8 @@ export interface SimLinkOptions {
 export class SimNetwork {
   private partitioned = false;
   private readonly lastDelivery: [bigint, bigint] = [0n, 0n];
-  /** Messages delivered and dropped (during partitions). */
-  readonly counts = { delivered: 0, dropped: 0 };
+  /** Messages delivered, dropped (during partitions) and retransmitted (lost once). */
+  readonly counts = { delivered: 0, dropped: 0, retransmitted: 0 };
 
   constructor(
     private readonly scheduler: SimScheduler,
@@ -45,7 +52,11 @@ export class SimNetwork {
         this.counts.dropped++;
         return;
       }
-      const delay = (this.options.latencyNs ?? 200_000) + this.random.exponential(this.options.jitterNs ?? 50_000);
+      let delay = (this.options.latencyNs ?? 200_000) + this.random.exponential(this.options.jitterNs ?? 50_000);
+      if (this.random.chance(this.options.lossRate ?? 0)) {
+        this.counts.retransmitted++;
+        delay += this.options.retransmitNs ?? 200_000_000;
+      }
       let at = this.scheduler.nowNs + BigInt(Math.round(delay));
       if (at <= this.lastDelivery[from]) at = this.lastDelivery[from] + 1n;
       this.lastDelivery[from] = at;

@@ -2,6 +2,7 @@ import { FrameFlags } from '@syncap/core';
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from './seeded-random.js';
 import { SimCamera } from './sim-camera.js';
+import { SimNetwork } from './sim-network.js';
 import { simulateRig } from './sim-rig.js';
 import { SimScheduler } from './sim-scheduler.js';
 import { formatTraceFrame, parseTraceFrame, parseTraceHeader } from './trace-format.js';
@@ -131,6 +132,29 @@ describe('SimCamera', () => {
     const b = simulateRig(opts).frames.map(formatTraceFrame);
     expect(a).toEqual(b);
     expect(simulateRig({ ...opts, seed: 10 }).frames.map(formatTraceFrame)).not.toEqual(a);
+  });
+});
+
+describe('SimNetwork', () => {
+  it('delivers in order after latency, turns loss into retransmission delay, and drops everything while partitioned', () => {
+    const s = new SimScheduler();
+    const net = new SimNetwork(s, new SeededRandom(4), { latencyNs: 1_000_000, jitterNs: 0, lossRate: 0.3, retransmitNs: 50_000_000 });
+    const deliver = net.deliverer();
+    const got: Array<[number, bigint]> = [];
+    for (let i = 0; i < 50; i++) deliver(() => got.push([i, s.nowNs]), 0);
+    s.runAll();
+    expect(got.map(([i]) => i)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(net.counts.retransmitted).toBeGreaterThan(5);
+    expect(got.at(-1)![1]).toBeGreaterThanOrEqual(50_000_000n);
+    net.partition();
+    deliver(() => got.push([99, s.nowNs]), 1);
+    s.runAll();
+    expect(got).toHaveLength(50);
+    expect(net.counts.dropped).toBe(1);
+    net.heal();
+    deliver(() => got.push([100, s.nowNs]), 1);
+    s.runAll();
+    expect(got.at(-1)![0]).toBe(100);
   });
 });
 

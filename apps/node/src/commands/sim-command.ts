@@ -14,6 +14,7 @@ interface SimFlags {
   dropRate: number;
   phaseLock: boolean;
   phaseToleranceNs: number;
+  netLoss: number;
   timestamping: 'software' | 'hardware';
   json?: boolean;
 }
@@ -30,6 +31,7 @@ export function simCommand(): Command {
     .option('--ppm <ppm>', 'oscillator errors (hosts and cameras) within ± this', positiveNumber('--ppm'), 20)
     .option('--jitter-ns <ns>', 'camera timestamp jitter (gaussian sd)', nonNegativeInt('--jitter-ns'), 0)
     .option('--drop-rate <p>', 'probability a frame is lost', probability('--drop-rate'), 0)
+    .option('--net-loss <p>', 'sync-channel packet loss (costs TCP retransmissions, 200 ms each)', probability('--net-loss'), 0)
     .option('--phase-tolerance-ns <ns>', 'phase-lock tolerance', positiveInt('--phase-tolerance-ns'), 100_000)
     .addOption(new Option('--timestamping <kind>', 'PTP timestamping (servo gains)').choices(['software', 'hardware']).default('hardware'))
     .option('--no-phase-lock', 'start cameras whenever each host comes up, without locking to the grid')
@@ -39,7 +41,7 @@ export function simCommand(): Command {
       '\nThe summary reports ground-truth exposure skew within complete global groups after lock\n(trueSkewP50Ns/P99Ns/MaxNs) next to floorP99Ns, the skew the injected PTP noise alone implies.\n\nExample:\n  syncap-node sim --hosts 4 --cameras 2 --fps 60 --seed 7 --duration-s 30 --ptp-noise-ns 5000 --json',
     )
     .action(async (flags: SimFlags) => {
-      const summary = await runRigSimulation({ ...flags, phaseLock: flags.phaseLock });
+      const summary = await runRigSimulation({ ...flags, phaseLock: flags.phaseLock, netLossRate: flags.netLoss });
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(summary)}\n`);
         return;
