@@ -63,7 +63,10 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2 || {
       apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2; }
   else
-    log "missing ${need_pkgs[*]}: install them (apt-get install ${need_pkgs[*]})"; exit 1
+    msg="missing ${need_pkgs[*]}: install them (apt-get install ${need_pkgs[*]})"
+    # Locally a suite whose component is missing says so and skips; under CI it fails.
+    if [ "${CI:-}" = "true" ]; then log "$msg"; exit 1; fi
+    log "skipping (not under CI): $msg"; exit 0
   fi
 fi
 
