@@ -113,13 +113,15 @@ describe.runIf(reason === null)('native V4L2 on vivid', () => {
       g.release();
     }
     const stats = manager.stats();
+    const counted = new Map([...seen].map(([cam, list]) => [cam, list.length])); // what the snapshot covers
     // Controls live in the driver: reset them before the manager closes the devices.
     for (const c of cams) c.setControl('percentage_of_dropped_buffers', 0);
     await manager.stop();
     let gaps = 0;
     for (const [cam, seqs] of seen) {
       let camGaps = 0;
-      for (let i = 1; i < seqs.length; i++) camGaps += seqs[i]! - seqs[i - 1]! - 1;
+      // A repeated sequence (vivid under emulation) is not a drop.
+      for (let i = 1; i < counted.get(cam)!; i++) camGaps += Math.max(0, seqs[i]! - seqs[i - 1]! - 1);
       expect(stats.dropsByCamera[cam]).toBe(camGaps);
       gaps += camGaps;
     }
@@ -188,12 +190,14 @@ describe.runIf(reason === null)('native V4L2 on vivid', () => {
     await manager.start();
     await waitFor(cam, () => seqs.length > 2 && seqs.at(-1)! < seqs[0]! && seqs.at(-1)! > 20, 30_000);
     const stats = manager.stats();
+    const counted = seqs.length; // frames the snapshot covers (more may arrive until stop)
     cam.setControl('wrap_sequence_number', 0);
     cam.setControl('percentage_of_dropped_buffers', 0);
     await manager.stop();
     expect(seqs[0]!).toBeGreaterThan(0xffff_0000);
     let gaps = 0;
-    for (let i = 1; i < seqs.length; i++) gaps += seqForwardDistance(seqs[i - 1]!, seqs[i]!) - 1;
+    // A repeated sequence (vivid under emulation) is not a drop: distance 0 counts nothing.
+    for (let i = 1; i < counted; i++) gaps += Math.max(0, seqForwardDistance(seqs[i - 1]!, seqs[i]!) - 1);
     expect(stats.dropsByCamera.v0).toBe(gaps);
     expect(gaps).toBeLessThan(seqs.length);
   });
