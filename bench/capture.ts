@@ -99,12 +99,33 @@ function measureV4l2Ctl() {
   };
 }
 
+/**
+ * The floor for any design that runs JS once per frame: CPU of one bare event-loop
+ * wake-up of this process at the frame rate (a timer that does nothing).
+ */
+async function measureBareWakeup(): Promise<{ cpuNsPerFrame: number }> {
+  const n = 3 * frames;
+  let count = 0;
+  const start = cpuNs();
+  await new Promise<void>((resolve) => {
+    const h = setInterval(() => {
+      if (++count === n) {
+        clearInterval(h);
+        resolve();
+      }
+    }, 1000 / fps);
+  });
+  return { cpuNsPerFrame: Math.round((cpuNs() - start) / n) };
+}
+
 const peer = measureV4l2Ctl();
+const bare = await measureBareWakeup();
 const zeroCopy = await measureAddon('zero-copy');
 const copy = await measureAddon('copy');
 const base = { bench: 'capture', device, width, height, pixelFormat, fps, frames };
 const rows = [
   { ...base, impl: 'v4l2-ctl --stream-mmap', ...peer },
+  { ...base, impl: 'node bare wake-up (floor)', ...bare, ratioToV4l2Ctl: Number((bare.cpuNsPerFrame / peer.cpuNsPerFrame).toFixed(2)) },
   { ...base, impl: 'syncap zero-copy', ...zeroCopy, ratioToV4l2Ctl: Number((zeroCopy.cpuNsPerFrame / peer.cpuNsPerFrame).toFixed(2)) },
   { ...base, impl: 'syncap copy', ...copy, ratioToV4l2Ctl: Number((copy.cpuNsPerFrame / peer.cpuNsPerFrame).toFixed(2)) },
 ];
@@ -113,7 +134,9 @@ process.stderr.write(
   `\ncapture: ${device} ${width}x${height} ${pixelFormat} @ ${fps} fps, steady state over ${3 * frames} frames after ${frames} warm-up frames\n`,
 );
 for (const r of rows) {
-  const extra = 'latencyP50Us' in r ? `  DQBUF→JS p50 ${r.latencyP50Us} µs p99 ${r.latencyP99Us} µs  ×v4l2-ctl ${r.ratioToV4l2Ctl}` : '';
-  process.stderr.write(`${r.impl.padEnd(24)} ${String(r.cpuNsPerFrame).padStart(9)} ns CPU/frame ${String(r.framesPerSec).padStart(7)} frames/s${extra}\n`);
+  const extra = 'latencyP50Us' in r ? `  DQBUF→JS p50 ${r.latencyP50Us} µs p99 ${r.latencyP99Us} µs` : '';
+  const ratio = 'ratioToV4l2Ctl' in r ? `  ×v4l2-ctl ${r.ratioToV4l2Ctl}` : '';
+  const rate = 'framesPerSec' in r ? `${String(r.framesPerSec).padStart(7)} frames/s` : ''.padStart(16);
+  process.stderr.write(`${r.impl.padEnd(26)} ${String(r.cpuNsPerFrame).padStart(9)} ns CPU/frame ${rate}${extra}${ratio}\n`);
 }
 process.stderr.write(`target: zero-copy CPU per frame ≤ 1.1× v4l2-ctl's: ${zeroCopy.cpuNsPerFrame <= peer.cpuNsPerFrame * 1.1 ? 'met' : 'NOT met'}\n`);
