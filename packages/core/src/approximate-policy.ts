@@ -204,22 +204,17 @@ export class ApproximatePolicy extends PolicyBase {
     const moves = this.virtualMoves;
     moves.fill(0);
     for (;;) {
-      let endIndex = 0;
       let endTime = this.virtualTime(0);
       let startIndex = 0;
       let startTime = endTime;
       for (let i = 1; i < n; i++) {
         const t = this.virtualTime(i);
-        if (t >= endTime) {
-          endTime = t;
-          endIndex = i;
-        }
+        if (t > endTime) endTime = t;
         if (t < startTime) {
           startTime = t;
           startIndex = i;
         }
       }
-      void endIndex;
       if ((endTime - this.candidateEnd) * (1 + this.agePenalty) >= this.pivotTime - this.candidateStart) {
         this.recoverMoves(moves); // optimality proved: restore the deques, then consume the candidate
         this.publishCandidate();

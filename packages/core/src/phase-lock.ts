@@ -109,8 +109,11 @@ export class PhaseLock {
     this.phases = [];
   }
 
-  /** Feeds one frame's rig time; returns what the device should do, if anything. */
-  onFrame(rigTimeNs: InstantNs, nowRigNs: InstantNs): PhaseLockAction | undefined {
+  /**
+   * Feeds one frame's rig time; returns what the device should do, if anything.
+   * `nowRigNs` is read only when a restart must be scheduled (not on every frame).
+   */
+  onFrame(rigTimeNs: InstantNs, nowRigNs: () => InstantNs): PhaseLockAction | undefined {
     this.sinceStart++;
     if (this.sinceStart <= this.settleFrames) return undefined;
     const phase = phaseOfNs(rigTimeNs, this.periodNs, this.gridOffsetNs);
@@ -168,14 +171,14 @@ export class PhaseLock {
     return { kind: 'trim', periodTrimNs: next };
   }
 
-  private restart(error: number, nowRigNs: InstantNs): PhaseLockAction {
+  private restart(error: number, nowRigNs: () => InstantNs): PhaseLockAction {
     // What the device added to the phase we asked for is its start latency (mod T).
     this.latencyEstimates.push(wrapPhaseNs(error - this.requestedPhaseNs, this.periodNs));
     if (this.latencyEstimates.length > 8) this.latencyEstimates.shift();
     const latency = this.circularMedian(this.latencyEstimates);
     const requested = wrapPhaseNs(-latency, this.periodNs);
     this.restarts++;
-    const atNs = this.plannedStart(nowRigNs, requested);
+    const atNs = this.plannedStart(nowRigNs(), requested);
     this.started(requested);
     return { kind: 'restart', atNs, phaseErrorNs: error };
   }

@@ -71,6 +71,8 @@ export class SyncClient {
   private readonly backlog = new RingQueue<GroupReport>(256);
   private readonly capacity: number;
   private inFlight: Pending[] = [];
+  /** Reports in `inFlight` (sent, not yet acknowledged). */
+  private inFlightReports = 0;
   private connection: MessageConnection | undefined;
   private welcomed = false;
   private batch = 0;
@@ -155,7 +157,7 @@ export class SyncClient {
       connected: this.welcomed,
       connects: this.connects,
       reported: this.reportsMade,
-      backlog: this.backlog.length + this.inFlight.reduce((n, p) => n + p.reports.length, 0),
+      backlog: this.backlog.length + this.inFlightReports,
       backlogDropped: this.backlogDropped,
       channelOffset: this.channelOffset(),
     };
@@ -163,10 +165,10 @@ export class SyncClient {
 
   private enqueue(report: GroupReport): void {
     this.reportsMade++;
-    if (this.backlog.length + this.inFlight.reduce((n, p) => n + p.reports.length, 0) >= this.capacity) {
+    if (this.backlog.length + this.inFlightReports >= this.capacity) {
       // Bounded: the oldest unsent report goes, and the server is told how many went.
       if (this.backlog.length > 0) this.backlog.shift();
-      else this.inFlight[0]?.reports.shift();
+      else if (this.inFlight[0]?.reports.shift()) this.inFlightReports--;
       this.backlogDropped++;
     }
     this.backlog.push(report);
@@ -198,6 +200,7 @@ export class SyncClient {
       // Whatever was sent but not acknowledged goes back to the front of the backlog.
       const unacked = this.inFlight.flatMap((p) => p.reports);
       this.inFlight = [];
+      this.inFlightReports = 0;
       for (let i = unacked.length - 1; i >= 0; i--) this.backlog.unshift(unacked[i]!);
       if (!this.running) return;
       const retryInMs = this.nextBackoff();
@@ -234,7 +237,7 @@ export class SyncClient {
         this.flush();
         return;
       case 'ack':
-        this.inFlight = this.inFlight.filter((p) => p.batch > message.batch);
+        while (this.inFlight.length > 0 && this.inFlight[0]!.batch <= message.batch) this.inFlightReports -= this.inFlight.shift()!.reports.length;
         return;
       case 'pong': {
         const t1 = this.pings.get(message.id);
@@ -261,6 +264,7 @@ export class SyncClient {
       while (reports.length < MAX_GROUPS_PER_BATCH && this.backlog.length > 0) reports.push(this.backlog.shift()!);
       const batch = this.batch++;
       this.inFlight.push({ batch, reports });
+      this.inFlightReports += reports.length;
       this.send(connection, { type: 'groups', batch, groups: reports, backlogDropped: this.backlogDropped });
     }
   }

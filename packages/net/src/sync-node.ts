@@ -127,7 +127,7 @@ export class SyncNode {
     const mapped = this.options.mapper.mapFrame(frame);
     const lock = this.locks.get(frame.cameraId);
     if (lock && this.running) {
-      const action = lock.onFrame(mapped.rigTimeNs, this.rigNow());
+      const action = lock.onFrame(mapped.rigTimeNs, () => this.rigNow());
       if (lock.state === 'locked' && !this.lockedOnce.has(frame.cameraId)) {
         this.lockedOnce.add(frame.cameraId);
         this.events.emit({ type: 'locked', cameraId: frame.cameraId, phaseErrorNs: lock.lastPhaseErrorNs ?? 0 });

@@ -101,6 +101,8 @@ interface NodeState {
   connection: MessageConnection | undefined;
   remote: string;
   cameras: { id: string; fps: number }[];
+  /** The announced camera ids (checked on every report; changes only with a new hello). */
+  cameraIds: Set<string>;
   periodNs: number;
   lastBatch: number;
   lastAckedBatch: number;
@@ -253,6 +255,7 @@ export class SyncServer {
         connection,
         remote: connection.remote,
         cameras: hello.cameras,
+        cameraIds: new Set(hello.cameras.map((c) => c.id)),
         periodNs: NS_PER_S / hello.cameras[0]!.fps,
         lastBatch: -1,
         lastAckedBatch: -1,
@@ -272,6 +275,7 @@ export class SyncServer {
       node.connection = connection;
       node.remote = connection.remote;
       node.cameras = hello.cameras;
+      node.cameraIds = new Set(hello.cameras.map((c) => c.id));
       node.periodNs = NS_PER_S / hello.cameras[0]!.fps;
       node.lastBatch = -1; // batch numbers are per connection
       node.lastAckedBatch = -1;
@@ -293,7 +297,6 @@ export class SyncServer {
     if (message.batch <= node.lastBatch) throw new ProtocolError(`batch ${message.batch} is out of order (last was ${node.lastBatch})`, CloseCodes.protocol);
     node.lastBatch = message.batch;
     node.backlogDropped = message.backlogDropped;
-    const known = new Set(node.cameras.map((c) => c.id));
     for (const g of message.groups) {
       // Batches that were sent but not acknowledged before a reconnect come again: skip what we have.
       if (g.id <= node.lastGroupId) continue;
@@ -304,7 +307,7 @@ export class SyncServer {
       node.phases.push({ tNs: Number(tNs - node.epochNs), phaseNs: phaseOfNs(tNs, node.periodNs) });
       if (node.phases.length > PHASE_WINDOW) node.phases.shift();
       for (const [cam, f] of Object.entries(g.frames)) {
-        if (!known.has(cam)) throw new ProtocolError(`group ${g.id} names camera "${cam}", which the node did not announce`, CloseCodes.protocol);
+        if (!node.cameraIds.has(cam)) throw new ProtocolError(`group ${g.id} names camera "${cam}", which the node did not announce`, CloseCodes.protocol);
         this.counters.framesReported++;
         this.policy!.push(timingFrame(`${node.nodeId}/${cam}`, f.seq, parseInstantNs(f.t)));
       }

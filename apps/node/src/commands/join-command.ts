@@ -94,6 +94,7 @@ export function joinCommand(): Command {
 
       let stop: () => Promise<void>;
       let describeState: () => string;
+      let link: SyncClient;
       if (simulate) {
         const rig = new RealtimeSimNodes({
           url,
@@ -113,6 +114,7 @@ export function joinCommand(): Command {
         await openRecorder(rig.hosts[0]!.cameras.map((c) => ({ id: c.id, width: 640, height: 360, pixelFormat: 'SIM' })));
         rig.start();
         const host = rig.hosts[0]!;
+        link = host.client;
         stop = () => rig.stop();
         describeState = () =>
           `${host.node.lockedCameras.length}/${host.cameras.length} locked, server ${host.client.stats().connected ? 'connected' : 'away'}, backlog ${host.client.stats().backlog}`;
@@ -130,6 +132,7 @@ export function joinCommand(): Command {
           cameras: cameras.map((c) => ({ id: c.device.id, fps: c.fps })),
           clock: { nowNs: () => native.monotonicNowNs() + native.sampleClocks(4).realtimeOffsetNs },
         });
+        link = client;
         const node = new SyncNode({
           nodeId: flags.nodeId,
           cameras,
@@ -190,6 +193,21 @@ export function joinCommand(): Command {
         describeState = () =>
           `${node.lockedCameras.length}/${cameras.length} locked, server ${client.stats().connected ? 'connected' : 'away'}, backlog ${client.stats().backlog}`;
       }
+      // Why the link is down (a refused token, an unreachable server) — said once until it connects, not per retry.
+      const said = new Set<string>();
+      link.onEvent((e) => {
+        const note =
+          e.type === 'connected'
+            ? `connected to ${url}`
+            : e.type === 'server-error'
+              ? `the server refused this node: ${e.message}`
+              : e.type === 'connect-failed'
+                ? `cannot reach ${url} (${e.error}); still capturing, retrying`
+                : `disconnected from ${url}${e.reason ? ` (${e.reason})` : ''}; still capturing, retrying`;
+        if (e.type === 'connected') said.clear();
+        if (!said.has(note)) process.stderr.write(`${nodeId}: ${note}\n`);
+        said.add(note);
+      });
       process.stdout.write(`${JSON.stringify({ joined: url, nodeId: flags.nodeId })}\n`);
       const status = setInterval(() => process.stderr.write(`${flags.nodeId}: ${describeState()}\n`), 2000);
       await new Promise<void>((resolve) => {
