@@ -6,6 +6,7 @@ import { devicesCommand } from './commands/devices-command.js';
 import { joinCommand } from './commands/join-command.js';
 import { replayCommand } from './commands/replay-command.js';
 import { simCommand } from './commands/sim-command.js';
+import { soakCommand } from './commands/soak-command.js';
 
 /** The `syncap-node` program. Exported for tests; `bin/syncap-node.js` runs it. */
 export function buildProgram(): Command {
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .addCommand(replayCommand())
     .addCommand(simCommand())
+    .addCommand(soakCommand())
     .addCommand(demoCommand())
     .addCommand(captureCommand())
     .addCommand(joinCommand())
@@ -43,7 +45,9 @@ export async function main(argv: readonly string[]): Promise<number> {
 /** Runs the CLI as a process: sets the exit code, reports unexpected errors with their stack. */
 export async function run(argv: readonly string[]): Promise<void> {
   try {
-    process.exitCode = await main(argv);
+    const code = await main(argv);
+    // A command may have set its own failure code (soak: an invariant was violated).
+    process.exitCode = code !== 0 ? code : (process.exitCode ?? 0);
   } catch (error) {
     process.stderr.write(`syncap-node: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = 1;

@@ -1,5 +1,5 @@
 import { type FrameGroup, NS_PER_MS, NS_PER_S, phaseOfNs } from '@syncap/core';
-import { type MessageConnection, memoryConnectionPair, SyncClient, type SyncNode, SyncServer } from '@syncap/net';
+import { type MessageConnection, memoryConnectionPair, type SyncNode, SyncServer } from '@syncap/net';
 import { type PtpServoSim, SeededRandom, type SimCamera, SimNetwork, SimScheduler } from '@syncap/sim';
 import { build } from 'hdr-histogram-js';
 import { createSimHost, type SimHost } from './sim-host.js';

@@ -1,33 +1,60 @@
-import { ClockMapper, type Frame, type FrameGroup, type PolicyConfig } from '@syncap/core';
+import { ClockMapper, type Frame, type FrameGroup, type PolicyConfig, type Timers } from '@syncap/core';
 import { type Connector, SyncClient, SyncNode } from '@syncap/net';
 import { type HostClock, PtpServoSim, type SeededRandom, SimCamera, SimClock, type SimScheduler } from '@syncap/sim';
 
-export interface SimHostOptions {
+/** The hardware of one simulated host: what survives a crash of the node process. */
+export interface SimMachineOptions {
   readonly scheduler: SimScheduler;
   readonly random: SeededRandom;
   readonly index: number;
-  readonly cameras: number;
-  readonly fps: number;
   /** Oscillator errors within ± this, ppm. */
   readonly ppm: number;
   readonly ptpNoiseNs: number;
   readonly timestamping?: 'software' | 'hardware';
+  /** linuxptp step_threshold, ns (0: never step after the first lock). Default 0. */
+  readonly ptpStepThresholdNs?: number;
+  /** Default host<index>. */
+  readonly nodeId?: string;
+}
+
+/** One host's oscillator, its CLOCK_MONOTONIC and its PTP-disciplined rig clock. */
+export interface SimMachine {
+  readonly index: number;
+  readonly nodeId: string;
+  /** The PTP-disciplined rig clock (its residual is the floor of what can be aligned). */
+  readonly rig: PtpServoSim;
+  readonly monotonic: HostClock;
+  readonly random: SeededRandom;
+  readonly ppm: number;
+}
+
+/** The node process running on a machine: its cameras, SyncNode and SyncClient. */
+export interface SimProcessOptions {
+  readonly scheduler: SimScheduler;
+  readonly cameras: number;
+  readonly fps: number;
   readonly jitterNs?: number;
   readonly dropRate?: number;
   readonly startLatencyNs?: number;
   readonly startLatencyJitterNs?: number;
   readonly phaseLock?: boolean;
   readonly phaseToleranceNs?: number;
+  /** The node's local grouping. Default: approximate (unlocked cameras on one host still pair up). */
+  readonly policy?: PolicyConfig;
   /** How the node reaches the server. */
   readonly connect: Connector;
   readonly token: string;
-  /** Default host<index>. */
-  readonly nodeId?: string;
-  /** The application's consumer of local groups (default: released). */
-  readonly onGroup?: (group: FrameGroup) => void;
+  /** The process's timers (a crash kills them). Default: the scheduler's. */
+  readonly timers?: Timers;
+  /** Which start of the process this is (0 first): a restarted process draws fresh randomness. */
+  readonly incarnation?: number;
+  /** The application's consumer of local groups (default: released); a promise holds the next group back. */
+  readonly onGroup?: (group: FrameGroup) => void | Promise<void>;
   /** Sees every mapped frame (the simulation keys ground truth by it). */
   readonly onMapped?: (raw: Frame, mapped: Frame) => void;
 }
+
+export type SimHostOptions = SimMachineOptions & SimProcessOptions;
 
 /** One simulated host of a rig: its clocks, cameras, SyncNode and SyncClient. */
 export interface SimHost {
@@ -45,16 +72,12 @@ const SAMPLE_EVERY_MS = 50;
 const MAPPER_WINDOW = 3;
 
 /**
- * Builds a simulated host: a drifting oscillator (CLOCK_MONOTONIC), a PTP-disciplined
- * rig clock over it, M simulated cameras with their own oscillator errors, and the real
- * SyncNode and SyncClient. Used by `syncap-node sim` (virtual time) and the demo
- * (virtual time paced to the wall clock, real WebSockets).
+ * Builds a simulated host's hardware: a drifting oscillator (CLOCK_MONOTONIC) and a
+ * PTP-disciplined rig clock over it.
  */
-export function createSimHost(o: SimHostOptions): SimHost {
-  const { scheduler } = o;
+export function createSimMachine(o: SimMachineOptions): SimMachine {
   const r = o.random.fork(`host${o.index}`);
-  const nodeId = o.nodeId ?? `host${o.index}`;
-  const originNs = scheduler.nowNs;
+  const originNs = o.scheduler.nowNs;
   const oscillator = new SimClock(r.fork('osc'), { ppm: r.uniform(-o.ppm, o.ppm), offsetNs: r.uniform(-1e6, 1e6), wanderPpbPerSqrtS: 1, originNs });
   // CLOCK_MONOTONIC runs on the same oscillator, from its own origin (boot).
   const bootOffset = BigInt(5e9 + o.index * 1e9);
@@ -62,14 +85,35 @@ export function createSimHost(o: SimHostOptions): SimHost {
     hostFromTrue: (t) => oscillator.hostFromTrue(t) + bootOffset,
     trueFromHost: (m) => oscillator.trueFromHost(m - bootOffset),
   };
-  const rig = new PtpServoSim(r.fork('ptp'), { oscillator, noiseRmsNs: o.ptpNoiseNs, timestamping: o.timestamping ?? 'hardware', originNs });
+  const rig = new PtpServoSim(r.fork('ptp'), {
+    oscillator,
+    noiseRmsNs: o.ptpNoiseNs,
+    timestamping: o.timestamping ?? 'hardware',
+    stepThresholdNs: o.ptpStepThresholdNs,
+    originNs,
+  });
+  return { index: o.index, nodeId: o.nodeId ?? `host${o.index}`, rig, monotonic, random: r, ppm: o.ppm };
+}
+
+/**
+ * Starts the node process on a machine: M simulated cameras with their own oscillator
+ * errors, and the real SyncNode and SyncClient. Capture starts with `host.node.start()`.
+ */
+export function startSimProcess(machine: SimMachine, o: SimProcessOptions): SimHost {
+  const { scheduler } = o;
+  const r = machine.random;
+  const timers = o.timers ?? scheduler.timers;
+  const incarnation = o.incarnation ?? 0;
+  const { rig, monotonic, nodeId } = machine;
   const cameras = Array.from({ length: o.cameras }, (_, c) => {
     const id = `cam${c}`;
     const cr = r.fork(id);
-    return new SimCamera(scheduler, cr, {
+    // The sensor's oscillator is hardware (same every start); its other randomness is per start.
+    const ppm = cr.uniform(-machine.ppm, machine.ppm);
+    return new SimCamera(scheduler, incarnation === 0 ? cr : r.fork(`${id}#${incarnation}`), {
       id,
       fps: o.fps,
-      ppm: cr.uniform(-o.ppm, o.ppm),
+      ppm,
       jitterNs: o.jitterNs ?? 0,
       dropRate: o.dropRate ?? 0,
       startLatencyNs: o.startLatencyNs ?? 3_000_000,
@@ -83,15 +127,13 @@ export function createSimHost(o: SimHostOptions): SimHost {
     token: o.token,
     cameras: cameras.map((c) => ({ id: c.id, fps: o.fps })),
     clock: { nowNs: () => rig.hostFromTrue(scheduler.nowNs) },
-    timers: scheduler.timers,
-    random: r.fork('client'),
+    timers,
+    random: r.fork(incarnation === 0 ? 'client' : `client#${incarnation}`),
   });
-  // Local sets of minimal span: unlocked cameras on one host still pair up.
-  const policy: PolicyConfig = { name: 'approximate', queueSize: 30 };
   const node = new SyncNode({
     nodeId,
     cameras: cameras.map((device) => ({ device, fps: o.fps })),
-    policy,
+    policy: o.policy ?? { name: 'approximate', queueSize: 30 },
     mapper: new RecordingMapper(MAPPER_WINDOW, o.onMapped),
     // The simulation's bracket sampler: both clocks read at one instant, 100 ns bracket.
     sampleClock: () => ({
@@ -101,18 +143,28 @@ export function createSimHost(o: SimHostOptions): SimHost {
     }),
     sampleEveryMs: SAMPLE_EVERY_MS,
     monotonic: { nowNs: () => monotonic.hostFromTrue(scheduler.nowNs) },
-    timers: scheduler.timers,
+    timers,
     client,
     phaseLock: o.phaseLock === false ? false : { toleranceNs: o.phaseToleranceNs ?? 100_000, trim: {} },
     onGroup: o.onGroup,
   });
-  // Report the simulated PTP state as ptp4l's supervisor would: the servo's residual as the offset.
+  // Report the simulated PTP state as ptp4l's supervisor would: the servo's residual as the offset,
+  // LISTENING while no PTP messages arrive (holdover).
   const reportPtp = () => {
-    client.reportPtp({ state: 'slave', offsetNs: Math.round(rig.residualAt(scheduler.nowNs)) });
-    scheduler.after(1e9, reportPtp);
+    const holdover = rig.inHoldover(scheduler.nowNs);
+    client.reportPtp(holdover ? { state: 'listening' } : { state: 'slave', offsetNs: Math.round(rig.residualAt(scheduler.nowNs)) });
+    timers.setTimeout(reportPtp, 1000);
   };
-  scheduler.after(1e9, reportPtp);
+  timers.setTimeout(reportPtp, 1000);
   return { nodeId, node, client, cameras, rig, monotonic };
+}
+
+/**
+ * Builds a simulated host: machine and process together. Used by `syncap-node sim`
+ * (virtual time) and the demo (virtual time paced to the wall clock, real WebSockets).
+ */
+export function createSimHost(o: SimHostOptions): SimHost {
+  return startSimProcess(createSimMachine(o), o);
 }
 
 /** A ClockMapper that reports how each frame was mapped. */

@@ -44,6 +44,8 @@ export class DashboardFeed {
       if (e.group.size >= 2 && this.spans.length < 10_000) this.spans.push(e.group.spanNs);
       return;
     }
+    // Discards are counted in the server's counters (and /metrics), not listed one by one.
+    if (e.type === 'discarded') return;
     const text =
       e.type === 'node-connected'
         ? `node ${e.nodeId} connected (${e.remote})`

@@ -56,7 +56,6 @@ export class PhaseLock {
   private sinceStart = 0;
   private requestedPhaseNs = 0;
   private latencyEstimates: number[] = [];
-  private trimNs = 0;
   private slewing = false;
   private lastRigNs: InstantNs | undefined;
   private naturalPeriods: number[] = [];
@@ -90,7 +89,6 @@ export class PhaseLock {
     this.requestedPhaseNs = requestedPhaseNs;
     this.phases = [];
     this.sinceStart = 0;
-    this.trimNs = 0;
     this.slewing = false;
     this.lastRigNs = undefined;
     this.naturalPeriods = [];
@@ -167,7 +165,6 @@ export class PhaseLock {
     const error = phaseOfNs(predicted, this.periodNs, this.gridOffsetNs);
     const next = Math.max(-maxTrim, Math.min(maxTrim, periodCorrection - (trim.gain ?? 0.7) * error));
     this.trimHistory = [pending, next];
-    this.trimNs = next;
     return { kind: 'trim', periodTrimNs: next };
   }
 

@@ -38,7 +38,14 @@ export interface SyncCaptureManagerOptions {
 /** Things a manager reports besides groups. */
 export type ManagerEvent =
   | { readonly type: 'camera'; readonly event: CameraEvent }
-  | { readonly type: 'group-dropped'; readonly groupId: number }
+  /** The consumer fell behind: the oldest queued group was dropped (its frames are released). */
+  | {
+      readonly type: 'group-dropped';
+      readonly groupId: number;
+      readonly frames: ReadonlyArray<{ readonly cameraId: string; readonly seq: number; readonly rigTimeNs: InstantNs }>;
+    }
+  /** The policy discarded a frame (never grouped), and why. */
+  | { readonly type: 'discarded'; readonly frame: Frame; readonly reason: DiscardReason }
   | { readonly type: 'policy-switch'; readonly event: HybridSwitchEvent }
   | { readonly type: 'relocked'; readonly atNs: InstantNs };
 
@@ -275,15 +282,17 @@ export class SyncCaptureManager implements AsyncIterable<FrameGroup> {
     }
     if (this.queue.length >= this.effectiveQueueCapacity) {
       const dropped = this.queue.shift()!;
+      const frames = [...dropped.frames.values()].map((f) => ({ cameraId: f.cameraId, seq: f.seq, rigTimeNs: f.rigTimeNs }));
       dropped.release();
       this.counters!.droppedGroups++;
-      this.events.emit({ type: 'group-dropped', groupId: dropped.id });
+      this.events.emit({ type: 'group-dropped', groupId: dropped.id, frames });
     }
     this.queue.push(group);
   }
 
   private onDiscard(frame: Frame, reason: DiscardReason): void {
     this.counters!.onDiscard(reason);
+    this.events.emit({ type: 'discarded', frame, reason });
     frame.data?.release();
   }
 

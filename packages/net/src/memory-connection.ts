@@ -3,8 +3,13 @@ import type { MessageConnection } from './message-connection.js';
 
 /**
  * Two connected in-process MessageConnections. Delivery is synchronous unless a
- * `deliver` scheduler is given (the simulated network passes one that adds latency
- * and loss on virtual time).
+ * `deliver` scheduler is given (the simulated network passes one that adds latency,
+ * retransmissions and partitions on virtual time).
+ *
+ * Each side closes on its own, as a socket does: `close()`/`abort()` close the local
+ * side at once (its close listeners run on the next microtask) and send the close to
+ * the peer over the link, where it arrives like any message — late, or only after a
+ * partition heals. Messages that reach a closed side are dropped.
  */
 export function memoryConnectionPair(
   names: [string, string] = ['a', 'b'],
@@ -12,28 +17,30 @@ export function memoryConnectionPair(
 ): [MessageConnection, MessageConnection] {
   const messages = [new Listeners<string>(), new Listeners<string>()];
   const closes = [new Listeners<{ code: number; reason: string }>(), new Listeners<{ code: number; reason: string }>()];
-  let open = true;
+  const open = [true, true];
+  const closeSide = (side: 0 | 1, code: number, reason: string) => {
+    if (!open[side]) return false;
+    open[side] = false;
+    queueMicrotask(() => closes[side]!.emit({ code, reason }));
+    return true;
+  };
   const make = (side: 0 | 1): MessageConnection => {
     const other = (1 - side) as 0 | 1;
     return {
       remote: names[other],
       bufferedBytes: 0,
       get open() {
-        return open;
+        return open[side]!;
       },
       send(text) {
-        if (!open) return;
+        if (!open[side]) return;
         deliver(() => {
-          if (open) messages[other]!.emit(text);
+          if (open[other]) messages[other]!.emit(text);
         }, side);
       },
       close(code, reason) {
-        if (!open) return;
-        open = false;
-        deliver(() => {
-          closes[0]!.emit({ code, reason });
-          closes[1]!.emit({ code, reason });
-        }, side);
+        if (!closeSide(side, code, reason)) return;
+        deliver(() => closeSide(other, code, reason), side);
       },
       abort(reason) {
         this.close(1006, reason);

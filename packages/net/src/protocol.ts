@@ -44,6 +44,11 @@ export const helloSchema = z
     token: z.string().max(512),
     cameras: z.array(cameraAnnounceSchema).min(1).max(256),
     capabilities: z.array(z.string().max(64)).max(32).default([]),
+    /**
+     * Names one run of the node process. Group report ids count from 0 in each session, so
+     * a server that sees a new session forgets which ids it had (a restarted node).
+     */
+    session: z.string().max(64).optional(),
   })
   .strict();
 

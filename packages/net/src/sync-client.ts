@@ -50,7 +50,9 @@ export type SyncClientEvent =
   | { readonly type: 'connected' }
   | { readonly type: 'disconnected'; readonly code: number; readonly reason: string; readonly retryInMs: number }
   | { readonly type: 'connect-failed'; readonly error: string; readonly retryInMs: number }
-  | { readonly type: 'server-error'; readonly code: string; readonly message: string };
+  | { readonly type: 'server-error'; readonly code: string; readonly message: string }
+  /** The backlog was full: its oldest report was dropped (counted and told to the server). */
+  | { readonly type: 'backlog-dropped'; readonly report: GroupReport };
 
 interface Pending {
   readonly batch: number;
@@ -90,10 +92,13 @@ export class SyncClient {
   private backlogDropped = 0;
   private connects = 0;
   private lastPtp: NodeMessage | undefined;
+  /** This client's session: report ids restart with it. */
+  private readonly session: string;
 
   constructor(private readonly options: SyncClientOptions) {
     this.timers = options.timers ?? systemTimers;
     this.random = options.random ?? systemRandom;
+    this.session = Math.floor(this.random.next() * 2 ** 48).toString(36);
     this.capacity = options.backlogCapacity ?? 10_000;
   }
 
@@ -167,9 +172,14 @@ export class SyncClient {
     this.reportsMade++;
     if (this.backlog.length + this.inFlightReports >= this.capacity) {
       // Bounded: the oldest unsent report goes, and the server is told how many went.
-      if (this.backlog.length > 0) this.backlog.shift();
-      else if (this.inFlight[0]?.reports.shift()) this.inFlightReports--;
+      let dropped: GroupReport | undefined;
+      if (this.backlog.length > 0) dropped = this.backlog.shift();
+      else {
+        dropped = this.inFlight[0]?.reports.shift();
+        if (dropped) this.inFlightReports--;
+      }
       this.backlogDropped++;
+      if (dropped) this.events.emit({ type: 'backlog-dropped', report: dropped });
     }
     this.backlog.push(report);
   }
@@ -214,6 +224,7 @@ export class SyncClient {
       token: this.options.token,
       cameras: [...this.options.cameras],
       capabilities: ['phase-lock', 'ntp-check'],
+      session: this.session,
     });
   }
 

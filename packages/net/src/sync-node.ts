@@ -35,14 +35,22 @@ export interface SyncNodeOptions {
   readonly client?: SyncClient;
   /** Lock camera phase to the rig grid. Default on (tolerance 100 µs); false turns it off. */
   readonly phaseLock?: Omit<PhaseLockOptions, 'periodNs'> | false;
-  /** Consumer of the local groups (the application). Groups not taken are released. */
-  readonly onGroup?: (group: FrameGroup) => void;
+  /**
+   * Consumer of the local groups (the application). Groups not taken are released. A
+   * consumer that returns a promise is waited for before the next group: while it is
+   * slow, the manager's bounded queue drops the oldest groups (counted).
+   */
+  readonly onGroup?: (group: FrameGroup) => void | Promise<void>;
 }
 
 export type SyncNodeEvent =
   | { readonly type: 'restart'; readonly cameraId: string; readonly atRigNs: bigint; readonly phaseErrorNs: number }
   | { readonly type: 'locked'; readonly cameraId: string; readonly phaseErrorNs: number }
   | { readonly type: 'clock-step' }
+  /** A camera was unplugged (its lock is void), or came back and was restarted on the grid. */
+  | { readonly type: 'camera-lost'; readonly cameraId: string }
+  | { readonly type: 'camera-restarted'; readonly cameraId: string; readonly atRigNs: bigint }
+  | { readonly type: 'camera-error'; readonly cameraId: string; readonly message: string }
   | { readonly type: 'command'; readonly command: AdjustCommand };
 
 /**
@@ -76,6 +84,9 @@ export class SyncNode {
       if (options.phaseLock !== false) this.locks.set(device.id, new PhaseLock({ periodNs: 1e9 / fps, ...options.phaseLock }));
     }
     options.client?.onCommand((command) => this.applyCommand(command));
+    this.manager.onEvent((e) => {
+      if (e.type === 'camera') this.onCameraEvent(e.event.type, e.event.cameraId);
+    });
   }
 
   onEvent(listener: (event: SyncNodeEvent) => void): Unsubscribe {
@@ -142,13 +153,34 @@ export class SyncNode {
     return mapped;
   }
 
+  /** Restarts one camera at a rig instant. A camera that cannot start (unplugged meanwhile) stays down and says why. */
   private async restartCamera(cameraId: string, atRigNs: bigint): Promise<void> {
     const device = this.deviceOf(cameraId);
     if (!device) return;
-    await device.stop();
-    device.setPeriodTrimNs?.(0);
-    if (!this.running) return;
-    await device.start({ atNs: this.options.mapper.toMonotonic(atRigNs) });
+    try {
+      await device.stop();
+      device.setPeriodTrimNs?.(0);
+      if (!this.running) return;
+      await device.start({ atNs: this.options.mapper.toMonotonic(atRigNs) });
+    } catch (error) {
+      this.events.emit({ type: 'camera-error', cameraId, message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  /** An unplugged camera is no longer locked; one that comes back is restarted at the next grid instant. */
+  private onCameraEvent(type: string, cameraId: string): void {
+    const lock = this.locks.get(cameraId);
+    if (type === 'lost') {
+      lock?.reset();
+      this.lockedOnce.delete(cameraId);
+      this.events.emit({ type: 'camera-lost', cameraId });
+      return;
+    }
+    if (type !== 'reconnected' || !this.running) return;
+    const atRigNs = lock ? lock.firstStart(this.rigNow()) : this.rigNow() + 50_000_000n;
+    lock?.started(0);
+    this.events.emit({ type: 'camera-restarted', cameraId, atRigNs });
+    void this.restartCamera(cameraId, atRigNs);
   }
 
   private deviceOf(cameraId: string): CameraDevice | undefined {
@@ -176,7 +208,7 @@ export class SyncNode {
   private async consume(): Promise<void> {
     for await (const group of this.manager) {
       this.options.client?.reportGroup(group);
-      if (this.options.onGroup) this.options.onGroup(group);
+      if (this.options.onGroup) await this.options.onGroup(group);
       else group.release();
     }
   }

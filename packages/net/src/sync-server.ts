@@ -93,6 +93,8 @@ export type SyncServerEvent =
   | { readonly type: 'node-disconnected'; readonly nodeId: string; readonly code: number; readonly reason: string }
   | { readonly type: 'rejected'; readonly remote: string; readonly code: number; readonly reason: string }
   | { readonly type: 'global-group'; readonly group: FrameGroup; readonly latencyNs: number }
+  /** The global policy discarded a reported frame (`node/camera`), and why. */
+  | { readonly type: 'discarded'; readonly cameraId: string; readonly seq: number; readonly rigTimeNs: bigint; readonly reason: DiscardReason }
   | { readonly type: 'adjustment'; readonly nodeId: string; readonly command: AdjustCommand }
   | { readonly type: 'reference'; readonly nodeId: string | undefined };
 
@@ -108,6 +110,8 @@ interface NodeState {
   lastAckedBatch: number;
   lastAckMs: number;
   lastGroupId: number;
+  /** The node process's session (report ids count from 0 in each). */
+  session: string | undefined;
   groupsReceived: number;
   backlogDropped: number;
   drops: Record<string, number>;
@@ -139,6 +143,9 @@ export class SyncServer {
   private policyCameras: string[] = [];
   private readonly policyConfig: PolicyConfig;
   private reference: string | undefined;
+  /** Time of the latest global group emitted, and the floor below which reports are late (set when the policy restarts). */
+  private lastEmittedNs: bigint | undefined;
+  private floorNs: bigint | undefined;
   private tickHandle: unknown;
   private closed = false;
   /** Global groups formed, incomplete among them, and frames the global policy discarded. */
@@ -261,6 +268,7 @@ export class SyncServer {
         lastAckedBatch: -1,
         lastAckMs: 0,
         lastGroupId: -1,
+        session: hello.session,
         groupsReceived: 0,
         backlogDropped: 0,
         drops: {},
@@ -279,6 +287,13 @@ export class SyncServer {
       node.periodNs = NS_PER_S / hello.cameras[0]!.fps;
       node.lastBatch = -1; // batch numbers are per connection
       node.lastAckedBatch = -1;
+      if (hello.session !== node.session) {
+        // A restarted node process: its report ids start again from 0, and its phase history is void.
+        node.session = hello.session;
+        node.lastGroupId = -1;
+        node.phases = [];
+        node.epochNs = undefined;
+      }
     }
     this.ensurePolicyCovers();
     this.touch(node);
@@ -309,7 +324,10 @@ export class SyncServer {
       for (const [cam, f] of Object.entries(g.frames)) {
         if (!node.cameraIds.has(cam)) throw new ProtocolError(`group ${g.id} names camera "${cam}", which the node did not announce`, CloseCodes.protocol);
         this.counters.framesReported++;
-        this.policy!.push(timingFrame(`${node.nodeId}/${cam}`, f.seq, parseInstantNs(f.t)));
+        const frame = timingFrame(`${node.nodeId}/${cam}`, f.seq, parseInstantNs(f.t));
+        // Global groups come out in time order, across policy restarts too (a node joined with a backlog).
+        if (this.floorNs !== undefined && frame.rigTimeNs <= this.floorNs) this.discard(frame.cameraId, frame.seq, frame.rigTimeNs, 'late');
+        else this.policy!.push(frame);
       }
     }
     // Acks are coalesced (every 8th batch, or after 50 ms): one write per message costs more
@@ -328,17 +346,23 @@ export class SyncServer {
     const ids = cameras.map((c) => c.id);
     if (ids.length === this.policyCameras.length && ids.every((id, i) => id === this.policyCameras[i])) return;
     // The camera set changed (a node joined): finish what the old policy holds, start a new one.
+    // The new one knows nothing of what was emitted: frames up to the last group's time are late.
     this.policy?.flush();
+    this.floorNs = this.lastEmittedNs;
     this.policyCameras = ids;
     this.policy = createPolicy(this.policyConfig, cameras satisfies CameraSpec[], {
       group: (g) => this.onGlobalGroup(g),
-      discard: (_f, reason) => {
-        this.counters.discarded[reason] = (this.counters.discarded[reason] ?? 0) + 1;
-      },
+      discard: (f, reason) => this.discard(f.cameraId, f.seq, f.rigTimeNs, reason),
     });
   }
 
+  private discard(cameraId: string, seq: number, rigTimeNs: bigint, reason: DiscardReason): void {
+    this.counters.discarded[reason] = (this.counters.discarded[reason] ?? 0) + 1;
+    this.events.emit({ type: 'discarded', cameraId, seq, rigTimeNs, reason });
+  }
+
   private onGlobalGroup(group: FrameGroup): void {
+    if (this.lastEmittedNs === undefined || group.timeNs > this.lastEmittedNs) this.lastEmittedNs = group.timeNs;
     this.counters.globalGroups++;
     if (!group.complete) this.counters.incompleteGlobalGroups++;
     const latencyNs = Number(this.options.clock.nowNs() - group.timeNs);

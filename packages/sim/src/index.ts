@@ -1,4 +1,6 @@
+export * from './fault-plan.js';
 export * from './host-clock.js';
+export * from './process-timers.js';
 export * from './ptp-servo-sim.js';
 export * from './seeded-random.js';
 export * from './sim-camera.js';

@@ -92,6 +92,7 @@ export class SimCamera implements CameraDevice {
   private lostSinceLastDelivery = false;
   private freeBuffers: number;
   private readonly periodNs: number;
+  private dropRate: number;
   /** Frames generated, delivered and lost, by cause. */
   readonly counts = { exposed: 0, delivered: 0, drop: 0, stall: 0, 'no-buffer': 0, disconnected: 0 };
 
@@ -125,6 +126,7 @@ export class SimCamera implements CameraDevice {
     };
     this.periodNs = (NS_PER_S / this.o.fps) * (1 + this.o.ppm * 1e-6);
     this.freeBuffers = this.o.buffers;
+    this.dropRate = this.o.dropRate;
   }
 
   get info(): CameraInfo | undefined {
@@ -179,19 +181,44 @@ export class SimCamera implements CameraDevice {
     if (this.state !== 'lost') this.state = 'closed';
   }
 
-  /** Simulates unplugging: a `lost` event, no more frames until reconnect() and start(). */
+  /**
+   * Simulates unplugging: a `lost` event, then no frames until reconnect() and start().
+   * The instants it would have exposed at are still reported to truth listeners, lost
+   * with cause `disconnected`, so an oracle can count what the outage cost.
+   */
   disconnect(): void {
     if (this.state === 'closed' || this.state === 'lost') return;
-    this.next?.cancel();
-    this.next = undefined;
+    if (this.state !== 'streaming') {
+      this.next?.cancel();
+      this.next = undefined;
+    }
     this.state = 'lost';
     this.eventListeners.emit({ type: 'lost', cameraId: this.id, error: new DeviceError('E_LOST', this.id, 'device disconnected') });
   }
 
+  /** Plugged back in: a `reconnected` event; the device is open and must be started again. */
   reconnect(): void {
     if (this.state !== 'lost') return;
+    this.next?.cancel();
+    this.next = undefined;
     this.state = 'open';
     this.eventListeners.emit({ type: 'reconnected', cameraId: this.id });
+  }
+
+  /** Delivery stops for `durationNs` from now (a USB hiccup, a driver stall); frames exposed meanwhile are lost. */
+  stall(durationNs: number): void {
+    const until = this.scheduler.nowNs + BigInt(Math.round(durationNs));
+    if (until > this.stalledUntilNs) this.stalledUntilNs = until;
+  }
+
+  /** Changes the probability that a frame is lost (a burst of drops). */
+  setDropRate(rate: number): void {
+    this.dropRate = rate;
+  }
+
+  /** Whether the device is unplugged (between disconnect() and reconnect()). */
+  get disconnected(): boolean {
+    return this.state === 'lost';
   }
 
   /** Sensor blanking control: every following period is longer by `trimNs` (negative: shorter). */
@@ -238,7 +265,7 @@ export class SimCamera implements CameraDevice {
       this.counts.delivered++;
       this.frameListeners.emit(this.makeFrame(seq, exposureNs, endOfFrameNs, arrivalNs));
     }
-    if (this.state === 'streaming') this.scheduleNext();
+    if (this.state === 'streaming' || this.state === 'lost') this.scheduleNext();
   }
 
   private takeDropFlag(): number {
@@ -248,12 +275,13 @@ export class SimCamera implements CameraDevice {
   }
 
   private lossCause(arrivalNs: bigint): SimFrameTruth['cause'] {
+    if (this.state === 'lost') return 'disconnected';
     if (arrivalNs < this.stalledUntilNs) return 'stall';
     if (this.o.stallsPerSec > 0 && this.random.chance((this.o.stallsPerSec * this.periodNs) / NS_PER_S)) {
       this.stalledUntilNs = arrivalNs + BigInt(Math.round(this.o.stallDurationNs));
       return 'stall';
     }
-    if (this.random.chance(this.o.dropRate)) return 'drop';
+    if (this.random.chance(this.dropRate)) return 'drop';
     if (this.freeBuffers === 0) return 'no-buffer';
     return undefined;
   }

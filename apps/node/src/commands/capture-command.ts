@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CameraDevice, ConfigError, POLICY_NAMES, type PolicyConfig, SyncCaptureManager, systemTimers } from '@syncap/core';
 import { SeededRandom, SimCamera, SimScheduler, TraceRecorder } from '@syncap/sim';

@@ -196,6 +196,8 @@ export function joinCommand(): Command {
       // Why the link is down (a refused token, an unreachable server) — said once until it connects, not per retry.
       const said = new Set<string>();
       link.onEvent((e) => {
+        // Reports the backlog could not keep are counted in the node's status line and sent to the server.
+        if (e.type === 'backlog-dropped') return;
         const note =
           e.type === 'connected'
             ? `connected to ${url}`
