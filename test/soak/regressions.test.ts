@@ -20,6 +20,10 @@ const REGRESSIONS = [
       'after a server restart, nodes reconnecting one by one restarted the global policy and groups came out of time order (now late reports are discarded and counted)',
   },
   {
+    args: ['--seed', '32', '--hours', '1', '--hosts', '2', '--cameras', '1', '--fault-every-s', '30'],
+    found: 'the harness let a server restart end a partition still in progress on another host (disruptions are now counted per host)',
+  },
+  {
     args: ['--seed', '6', '--hours', '1', '--hosts', '3', '--cameras', '2'],
     found: 'holdover froze a PTP correction kick and left a 39 ms error to slew (the recovery bound now includes it)',
   },

@@ -94,6 +94,7 @@ const MAX_VIOLATIONS_KEPT = 50;
 
 /** Fault kinds that delay a host's reports to the server (the frame deadline runs from their end). */
 const PATH_FAULTS: ReadonlySet<FaultKind> = new Set(['partition', 'message-loss', 'node-crash', 'server-restart', 'slow-consumer']);
+const FOREVER = 1n << 62n;
 
 /**
  * A soak campaign: the whole rig (a SyncServer, N nodes with M cameras each, PTP, the
@@ -162,10 +163,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
 
   // Faults in progress, and when each host's report path was last disrupted.
   const active = new Map<number, Fault>();
-  const pathDisruptedUntil = new Map<string, bigint>();
+  // Per node: path faults in progress, and when the last one ended.
+  const pathDisruption = new Map<string, { active: number; lastEndNs: bigint }>();
+  const disruptedUntil = (node: string): bigint => {
+    const d = pathDisruption.get(node);
+    return d === undefined ? -1n : d.active > 0 ? FOREVER : d.lastEndNs;
+  };
   let lastClockFaultNs = -1n;
   let lockedSinceNs: bigint | undefined;
-  const slowFactor = new Map<number, number>();
   const lastGroup = { incarnation: 0, timeNs: 0n };
   const groupCounts = { complete: 0, incomplete: 0, spanChecked: 0, maxLockedSkewNs: 0 };
   const queues: SoakSummary['queues'] = {};
@@ -218,7 +223,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
     },
     onGroup: (host, group) => {
       for (const f of group.frames.values()) ledger.locallyGrouped(`${host.nodeId}/${f.cameraId}`, f.rigTimeNs, scheduler.nowNs);
-      const factor = slowFactor.get(host.index);
+      const factor = host.slowConsumerFactor;
       if (!factor) {
         group.release();
         return;
@@ -324,93 +329,45 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
   });
   const injected: Partial<Record<FaultKind, number>> = {};
   const hostOf = (f: Fault): SoakHost => rig.hosts[f.host!]!;
-  const cameraOf = (f: Fault) => hostOf(f).process?.cameras[f.camera!];
-  const disruptPath = (f: Fault, untilNs: bigint) => {
+  const disruptPath = (f: Fault, starts: boolean) => {
     if (!PATH_FAULTS.has(f.kind)) return;
-    for (const h of f.host === undefined ? rig.hosts : [hostOf(f)]) pathDisruptedUntil.set(h.nodeId, untilNs);
+    for (const h of f.host === undefined ? rig.hosts : [hostOf(f)]) {
+      const d = pathDisruption.get(h.nodeId) ?? { active: 0, lastEndNs: -1n };
+      if (starts) d.active++;
+      else {
+        d.active--;
+        d.lastEndNs = scheduler.nowNs;
+      }
+      pathDisruption.set(h.nodeId, d);
+    }
   };
-  const FOREVER = 1n << 62n;
-  const begin = async (f: Fault) => {
+  const begin = (f: Fault) => {
     injected[f.kind] = (injected[f.kind] ?? 0) + 1;
     lockedSinceNs = undefined;
     active.set(f.id, f);
-    disruptPath(f, FOREVER);
+    disruptPath(f, true);
     log('fault-start', { fault: f.id, kind: f.kind, host: f.host, camera: f.camera, magnitude: f.magnitude, durationS: f.durationNs / 1e9 });
-    switch (f.kind) {
-      case 'camera-drops':
-        cameraOf(f)?.setDropRate(f.magnitude!);
-        break;
-      case 'camera-stall':
-        cameraOf(f)?.stall(f.durationNs);
-        break;
-      case 'camera-disconnect':
-        cameraOf(f)?.disconnect();
-        break;
-      case 'clock-step':
-        hostOf(f).machine.rig.stepBy(f.magnitude!);
-        lastClockFaultNs = scheduler.nowNs + S; // the step lands at the servo's next update
-        break;
-      case 'ptp-loss':
-        hostOf(f).machine.rig.holdoverUntil(scheduler.nowNs + BigInt(f.durationNs));
-        break;
-      case 'node-crash':
-        ledger.nodeCrashed(hostOf(f).nodeId, scheduler.nowNs, 5 * NS_PER_S, rig.serverIncarnation);
-        rig.crashProcess(hostOf(f));
-        break;
-      case 'server-restart':
-        ledger.serverCrashed(scheduler.nowNs, f.durationNs + RESOLVE_WITHIN_NS);
-        rig.crashServer();
-        break;
-      case 'partition':
-        hostOf(f).network.partition();
-        break;
-      case 'message-loss':
-        hostOf(f).network.setLossRate(f.magnitude!);
-        break;
-      case 'slow-consumer':
-        slowFactor.set(f.host!, f.magnitude!);
-        break;
-    }
+    // What a crash takes with it is the crash's loss (the harness knows; the dead process cannot say).
+    if (f.kind === 'node-crash') ledger.nodeCrashed(hostOf(f).nodeId, scheduler.nowNs, 5 * NS_PER_S, rig.serverIncarnation);
+    if (f.kind === 'server-restart') ledger.serverCrashed(scheduler.nowNs, f.durationNs + RESOLVE_WITHIN_NS);
+    if (f.kind === 'clock-step') lastClockFaultNs = scheduler.nowNs + S; // the step lands at the servo's next update
+    rig.beginFault(f);
   };
   const end = async (f: Fault) => {
     active.delete(f.id);
-    disruptPath(f, scheduler.nowNs);
+    disruptPath(f, false);
     log('fault-end', { fault: f.id, kind: f.kind });
-    switch (f.kind) {
-      case 'camera-drops':
-        cameraOf(f)?.setDropRate(0);
-        break;
-      case 'camera-disconnect':
-        cameraOf(f)?.reconnect();
-        break;
-      case 'ptp-loss':
-        lastClockFaultNs = scheduler.nowNs;
-        // Holdover keeps the servo's last correction, kick included: the error it drifted to must be slewed out.
-        clockErrorAtEnd.set(f.id, hostOf(f).machine.rig.residualAt(scheduler.nowNs));
-        break;
-      case 'node-crash':
-        await rig.startProcess(hostOf(f));
-        break;
-      case 'server-restart':
-        rig.startServer();
-        break;
-      case 'partition':
-        hostOf(f).network.heal();
-        break;
-      case 'message-loss':
-        hostOf(f).network.setLossRate(0);
-        break;
-      case 'slow-consumer':
-        slowFactor.delete(f.host!);
-        break;
-      default:
-        break;
+    if (f.kind === 'ptp-loss') {
+      lastClockFaultNs = scheduler.nowNs;
+      // Holdover keeps the servo's last correction, kick included: the error it drifted to must be slewed out.
+      clockErrorAtEnd.set(f.id, hostOf(f).machine.rig.residualAt(scheduler.nowNs));
     }
+    await rig.endFault(f);
     recoveries.faultEnded(f, scheduler.nowNs, active.size > 0);
   };
   const actions: Array<{ atNs: bigint; run: () => Promise<void> }> = [];
   for (const f of faults) {
-    actions.push({ atNs: f.atNs, run: () => begin(f) });
+    actions.push({ atNs: f.atNs, run: async () => begin(f) });
     actions.push({ atNs: f.atNs + BigInt(f.durationNs), run: () => end(f) });
   }
   actions.sort((a, b) => (a.atNs < b.atNs ? -1 : a.atNs > b.atNs ? 1 : 0));
@@ -427,7 +384,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
   for (let t = startNs + checkEveryNs; t <= endNs && !stop; t += checkEveryNs) {
     await scheduler.runUntilAsync(t);
     const now = scheduler.nowNs;
-    ledger.sweep(now, (node) => pathDisruptedUntil.get(node) ?? -1n, rig.serverIncarnation);
+    ledger.sweep(now, disruptedUntil, rig.serverIncarnation);
     invariants['every frame grouped or counted lost']!.checks++;
     invariants['recovery to lock within bound']!.checks++;
     const late = recoveries.overdue(now, active.size > 0);

@@ -1,6 +1,6 @@
 import type { Frame, FrameGroup, PolicyConfig } from '@syncap/core';
 import { type MessageConnection, memoryConnectionPair, SyncServer, type SyncServerEvent } from '@syncap/net';
-import { ProcessTimers, type SeededRandom, SimNetwork, type SimScheduler } from '@syncap/sim';
+import { type Fault, ProcessTimers, type SeededRandom, SimNetwork, type SimScheduler } from '@syncap/sim';
 import { createSimMachine, type SimHost, type SimMachine, startSimProcess } from '../sim-host.js';
 
 export interface SoakRigOptions {
@@ -36,6 +36,8 @@ export interface SoakHost {
   incarnation: number;
   /** Node-side connections of the running process (a crash aborts them). */
   readonly connections: Set<MessageConnection>;
+  /** While a slow-consumer fault lasts: frame periods the application takes per group. */
+  slowConsumerFactor: number | undefined;
 }
 
 const TOKEN = 'soak';
@@ -58,7 +60,17 @@ export class SoakRig {
     for (let h = 0; h < o.hosts; h++) {
       const machine = createSimMachine({ scheduler: o.scheduler, random: o.random, index: h, ppm: o.ppm, ptpNoiseNs: o.ptpNoiseNs });
       const network = new SimNetwork(o.scheduler, o.random.fork(`host${h}`).fork('net'));
-      this.hosts.push({ index: h, nodeId: machine.nodeId, machine, network, process: undefined, timers: undefined, incarnation: -1, connections: new Set() });
+      this.hosts.push({
+        index: h,
+        nodeId: machine.nodeId,
+        machine,
+        network,
+        process: undefined,
+        timers: undefined,
+        incarnation: -1,
+        connections: new Set(),
+        slowConsumerFactor: undefined,
+      });
     }
     this.startServer();
   }
@@ -69,6 +81,76 @@ export class SoakRig {
 
   get currentServer(): SyncServer | undefined {
     return this.server;
+  }
+
+  /** Makes a fault happen: what it does to the cameras, clocks, processes and links. */
+  beginFault(f: Fault): void {
+    const host = f.host === undefined ? undefined : this.hosts[f.host]!;
+    const camera = f.camera === undefined ? undefined : host?.process?.cameras[f.camera];
+    switch (f.kind) {
+      case 'camera-drops':
+        camera?.setDropRate(f.magnitude!);
+        return;
+      case 'camera-stall':
+        camera?.stall(f.durationNs);
+        return;
+      case 'camera-disconnect':
+        camera?.disconnect();
+        return;
+      case 'clock-step':
+        host!.machine.rig.stepBy(f.magnitude!);
+        return;
+      case 'ptp-loss':
+        host!.machine.rig.holdoverUntil(this.o.scheduler.nowNs + BigInt(f.durationNs));
+        return;
+      case 'node-crash':
+        this.crashProcess(host!);
+        return;
+      case 'server-restart':
+        this.crashServer();
+        return;
+      case 'partition':
+        host!.network.partition();
+        return;
+      case 'message-loss':
+        host!.network.setLossRate(f.magnitude!);
+        return;
+      case 'slow-consumer':
+        host!.slowConsumerFactor = f.magnitude!;
+        return;
+    }
+  }
+
+  /** Ends a fault: the camera is plugged back, the process or server restarts, the link heals. */
+  async endFault(f: Fault): Promise<void> {
+    const host = f.host === undefined ? undefined : this.hosts[f.host]!;
+    const camera = f.camera === undefined ? undefined : host?.process?.cameras[f.camera];
+    switch (f.kind) {
+      case 'camera-drops':
+        camera?.setDropRate(0);
+        return;
+      case 'camera-disconnect':
+        camera?.reconnect();
+        return;
+      case 'node-crash':
+        await this.startProcess(host!);
+        return;
+      case 'server-restart':
+        this.startServer();
+        return;
+      case 'partition':
+        host!.network.heal();
+        return;
+      case 'message-loss':
+        host!.network.setLossRate(0);
+        return;
+      case 'slow-consumer':
+        host!.slowConsumerFactor = undefined;
+        return;
+      default:
+        // Stalls, steps and holdover end by themselves.
+        return;
+    }
   }
 
   /** Starts (or restarts) a host's node process and its capture. */
