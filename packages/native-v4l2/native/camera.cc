@@ -109,7 +109,7 @@ void CameraState::closeLocked() {
   streaming = false;
 }
 
-// Delivers one event on the JS thread: builds the JS payload and calls emit(kind, payload).
+// Delivers one event on the JS thread: calls emit with the frame's fields, or emit(kind, payload).
 struct FrameDelivery {
   static void call(Napi::Env env, Napi::Function emit, Camera* camera, Event* e) {
     if (env == nullptr || emit.IsEmpty()) {
@@ -118,13 +118,12 @@ struct FrameDelivery {
       return;
     }
     Napi::HandleScope scope(env);
-    Napi::Object payload = Napi::Object::New(env);
-    const char* kind = "frame";
-    switch (e->kind) {
-      case EventKind::Frame: {
+    if (e->kind == EventKind::Frame) {
+      {
         auto& st = camera->state_;
         Napi::ArrayBuffer ab;
-        if (e->copy) {
+        const bool copied = e->copy != nullptr;
+        if (copied) {
           ab = Napi::ArrayBuffer::New(env, e->copy, e->bytesused, freeCopy);
           e->copy = nullptr;
         } else {
@@ -144,18 +143,31 @@ struct FrameDelivery {
           if (e->index >= camera->outstanding_.size()) camera->outstanding_.resize(st->buffers.size());
           camera->outstanding_[e->index] = Napi::Weak(ab);
         }
-        payload.Set("index", e->index);
-        payload.Set("generation", Napi::Number::New(env, static_cast<double>(e->generation)));
-        payload.Set("sequence", e->sequence);
-        payload.Set("timestampNs", bigint(env, e->timestampNs));
-        payload.Set("timestampSource", timestampSourceName(e->flags));
-        payload.Set("error", (e->flags & V4L2_BUF_FLAG_ERROR) != 0);
-        payload.Set("bytesused", e->bytesused);
-        payload.Set("dqNs", bigint(env, e->dqNs));
-        payload.Set("copied", e->kind == EventKind::Frame && !camera->state_->copyMode ? false : true);
-        payload.Set("data", ab);
-        break;
+        // Frames are the hot path: positional arguments, no payload object and no property-name
+        // strings per frame. emit(0, index, generation, sequence, flags, bytesused, timestampNs, dqNs, data, copied).
+        napi_value args[] = {
+            Napi::Number::New(env, 0),
+            Napi::Number::New(env, e->index),
+            Napi::Number::New(env, static_cast<double>(e->generation)),
+            Napi::Number::New(env, e->sequence),
+            Napi::Number::New(env, e->flags),
+            Napi::Number::New(env, e->bytesused),
+            bigint(env, e->timestampNs),
+            bigint(env, e->dqNs),
+            ab,
+            Napi::Boolean::New(env, copied),
+        };
+        delete e;
+        emit.Call(10, args);
+        return;
       }
+    }
+    // Rare events (start, loss, errors): emit(kind, payload).
+    Napi::Object payload = Napi::Object::New(env);
+    const char* kind = "";
+    switch (e->kind) {
+      case EventKind::Frame:
+        break;
       case EventKind::Started: {
         kind = "started";
         payload.Set("requestedNs", bigint(env, e->requestedNs));

@@ -65,18 +65,23 @@ export interface NativeOpenResult {
   readonly driver: string;
 }
 
-export interface NativeFramePayload {
-  readonly index: number;
-  readonly generation: number;
-  readonly sequence: number;
-  readonly timestampNs: bigint;
-  readonly timestampSource: 'start-of-exposure' | 'end-of-frame' | 'unknown';
-  readonly error: boolean;
-  readonly bytesused: number;
-  readonly dqNs: bigint;
-  readonly copied: boolean;
-  readonly data: ArrayBuffer;
-}
+/** The frame kind of a native emit: frames come as positional arguments (the hot path), other events as (kind, payload). */
+export const NATIVE_FRAME = 0;
+
+/** emit(0, index, generation, sequence, flags, bytesused, timestampNs, dqNs, data, copied): one dequeued buffer. */
+export type NativeFrameEmit = (
+  kind: typeof NATIVE_FRAME,
+  index: number,
+  generation: number,
+  sequence: number,
+  /** The v4l2_buffer flags (error, timestamp source). */
+  flags: number,
+  bytesused: number,
+  timestampNs: bigint,
+  dqNs: bigint,
+  data: ArrayBuffer,
+  copied: boolean,
+) => void;
 
 export interface NativeStartedPayload {
   readonly requestedNs: bigint;
@@ -91,7 +96,7 @@ export interface NativeErrorPayload {
   readonly errno: number;
 }
 
-export type NativeEmit = ((kind: 'frame', payload: NativeFramePayload) => void) &
+export type NativeEmit = NativeFrameEmit &
   ((kind: 'started', payload: NativeStartedPayload) => void) &
   ((kind: 'lost' | 'error', payload: NativeErrorPayload) => void);
 
@@ -119,7 +124,7 @@ export interface NativeAddon {
   };
   monotonicNow(): bigint;
   realtimeNow(): bigint;
-  NativeCamera: new (emit: (kind: string, payload: unknown) => void) => NativeCameraHandle;
+  NativeCamera: new (emit: NativeEmit) => NativeCameraHandle;
 }
 
 /** The addon could not be loaded; `message` says what is missing and how to fix it. */

@@ -10,14 +10,16 @@ import {
   type StartResult,
   StateError,
   seqForwardDistance,
+  type TimestampSource,
   type Unsubscribe,
 } from '@syncap/core';
 import {
   loadAddon,
+  NATIVE_FRAME,
   type NativeCameraHandle,
   type NativeControl,
+  type NativeEmit,
   type NativeErrorPayload,
-  type NativeFramePayload,
   type NativeStartedPayload,
 } from './addon.js';
 import { checkFormat, describe, toDeviceError } from './devices.js';
@@ -81,7 +83,22 @@ export class V4l2Camera implements CameraDevice {
     private readonly options: V4l2CameraOptions = {},
   ) {
     this.id = options.id ?? path;
-    this.native = new (loadAddon().NativeCamera)((kind, payload) => this.onNative(kind, payload));
+    const onEmit = (
+      kind: number | string,
+      a: unknown,
+      generation?: number,
+      sequence?: number,
+      flags?: number,
+      bytesused?: number,
+      timestampNs?: bigint,
+      dqNs?: bigint,
+      data?: ArrayBuffer,
+      copied?: boolean,
+    ) => {
+      if (kind === NATIVE_FRAME) this.onFrameData(a as number, generation!, sequence!, flags!, bytesused!, timestampNs!, dqNs!, data!, copied!);
+      else this.onNative(kind as string, a);
+    };
+    this.native = new (loadAddon().NativeCamera)(onEmit as NativeEmit);
   }
 
   get info(): CameraInfo | undefined {
@@ -192,9 +209,6 @@ export class V4l2Camera implements CameraDevice {
 
   private onNative(kind: string, payload: unknown): void {
     switch (kind) {
-      case 'frame':
-        this.onFrameData(payload as NativeFramePayload);
-        return;
       case 'started': {
         const p = payload as NativeStartedPayload;
         this.state = 'streaming';
@@ -224,42 +238,52 @@ export class V4l2Camera implements CameraDevice {
     }
   }
 
-  private onFrameData(p: NativeFramePayload): void {
+  private onFrameData(
+    index: number,
+    generation: number,
+    sequence: number,
+    bufferFlags: number,
+    bytesused: number,
+    timestampNs: bigint,
+    dqNs: bigint,
+    data: ArrayBuffer,
+    copied: boolean,
+  ): void {
     if (this.state !== 'streaming') {
       // Left in the queue by a session that has since stopped (the queue is FIFO, so a new
       // session's frames only come after its 'started'): stale, never handed out.
-      if (!p.copied) this.native.release(p.index, p.generation);
+      if (!copied) this.native.release(index, generation);
       return;
     }
-    let flags = p.error ? FrameFlags.ERROR : FrameFlags.NONE;
-    if (this.lastSeq !== undefined && seqForwardDistance(this.lastSeq, p.sequence) > 1) flags |= FrameFlags.DROP_BEFORE;
-    this.lastSeq = p.sequence;
+    let flags = bufferFlags & V4L2_BUF_FLAG_ERROR ? FrameFlags.ERROR : FrameFlags.NONE;
+    if (this.lastSeq !== undefined && seqForwardDistance(this.lastSeq, sequence) > 1) flags |= FrameFlags.DROP_BEFORE;
+    this.lastSeq = sequence;
     const native = this.native;
     const id = this.id;
     let released = false;
-    const view = new Uint8Array(p.data);
+    const view = new Uint8Array(data);
     const frame: V4l2Frame = {
       cameraId: this.id,
-      seq: p.sequence,
-      deviceTimeNs: p.timestampNs,
-      rigTimeNs: p.timestampNs,
+      seq: sequence,
+      deviceTimeNs: timestampNs,
+      rigTimeNs: timestampNs,
       flags,
-      timestampSource: p.timestampSource,
+      timestampSource: timestampSourceOf(bufferFlags),
       arrivalNs: process.hrtime.bigint(),
-      dqNs: p.dqNs,
-      bytesused: p.bytesused,
-      bufferIndex: p.index,
+      dqNs,
+      bytesused,
+      bufferIndex: index,
       data: {
         // After release the driver owns the buffer again: the ArrayBuffer is detached
         // (views read as empty) and asking for the bytes throws.
         get bytes(): Uint8Array {
-          if (released) throw new StateError(`${id}: frame ${p.sequence} was released; its buffer belongs to the driver again`);
+          if (released) throw new StateError(`${id}: frame ${sequence} was released; its buffer belongs to the driver again`);
           return view;
         },
         release: () => {
           if (released) return;
           released = true;
-          if (!p.copied) native.release(p.index, p.generation);
+          if (!copied) native.release(index, generation);
         },
       },
     };
@@ -307,4 +331,21 @@ export async function startAll(cameras: readonly V4l2Camera[], options: { atNs?:
   const min = starts.reduce((a, b) => (a < b ? a : b));
   const max = starts.reduce((a, b) => (a > b ? a : b));
   return { atNs, results, skewNs: Number(max - min), maxLateNs: Number(max - atNs) };
+}
+
+/** v4l2_buffer flags (videodev2.h) the frame path reads. */
+const V4L2_BUF_FLAG_ERROR = 0x0000_0040;
+const V4L2_BUF_FLAG_TSTAMP_SRC_MASK = 0x0007_0000;
+const V4L2_BUF_FLAG_TSTAMP_SRC_SOE = 0x0001_0000;
+const V4L2_BUF_FLAG_TSTAMP_SRC_EOF = 0x0000_0000;
+
+function timestampSourceOf(flags: number): TimestampSource {
+  switch (flags & V4L2_BUF_FLAG_TSTAMP_SRC_MASK) {
+    case V4L2_BUF_FLAG_TSTAMP_SRC_SOE:
+      return 'start-of-exposure';
+    case V4L2_BUF_FLAG_TSTAMP_SRC_EOF:
+      return 'end-of-frame';
+    default:
+      return 'unknown';
+  }
 }

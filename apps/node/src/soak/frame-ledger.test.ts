@@ -47,6 +47,16 @@ describe('FrameLedger', () => {
     l.globallyGrouped('n/a', 100n, true, 5n, 2);
     expect(violations).toEqual([]);
     expect(l.outcomes.regroupedAfterServerRestart).toBe(1);
+    // Discarded by the server that died, grouped by the next: it ends grouped, and the totals still add up.
+    l.captured('n', 'n/a', 200n, 199n, 0n);
+    l.locallyGrouped('n/a', 200n, 0n);
+    l.lost('n/a', 200n, 'server-discard:late', 6n, 2);
+    l.globallyGrouped('n/a', 200n, true, 9n, 3);
+    expect(violations).toEqual([]);
+    expect(l.outcomes).toMatchObject({ exposed: 2, grouped: 2, lost: { 'server-discard:late': 0 }, regroupedAfterServerRestart: 2 });
+    // Within one server, a second grouping is a violation.
+    l.globallyGrouped('n/a', 200n, true, 10n, 3);
+    expect(violations).toHaveLength(1);
   });
 
   it('attributes what a crash took once its grace is over, and flags frames nobody accounted for', () => {

@@ -20,6 +20,8 @@ export type LossCause =
   | `server-discard:${string}`
   | 'node-crash'
   | 'server-crash'
+  /** Mapped to the same rig instant as an earlier frame of its camera (only a clock step can do that). */
+  | 'same-instant'
   /** Never resolved: an invariant violation, counted so the totals still add up. */
   | 'unaccounted';
 
@@ -57,7 +59,14 @@ export class FrameLedger {
   private readonly open = new Map<string, Entry>();
   private readonly resolved = new Map<string, Resolved>();
   /** Frames that reached each end. */
-  readonly outcomes = { exposed: 0, grouped: 0, inIncompleteGroups: 0, lost: {} as Record<string, number>, regroupedAfterServerRestart: 0 };
+  readonly outcomes = {
+    exposed: 0,
+    grouped: 0,
+    inIncompleteGroups: 0,
+    lost: {} as Record<string, number>,
+    /** Frames a restarted server processed again (its predecessor died before acknowledging them). */
+    regroupedAfterServerRestart: 0,
+  };
   /** Most frames in flight at once (a bounded-memory check). */
   highWater = 0;
 
@@ -83,7 +92,7 @@ export class FrameLedger {
     const key = FrameLedger.key(cameraId, rigTimeNs);
     if (this.open.has(key) || this.resolved.has(key)) {
       // Two exposures mapped to one instant (a clock step can do it): keep the first; count this one.
-      this.count('camera:drop');
+      this.count('same-instant');
       return;
     }
     this.open.set(key, { node, truthNs, capturedAtNs: nowNs, state: 'captured' });
@@ -116,10 +125,16 @@ export class FrameLedger {
       return e.truthNs;
     }
     const before = this.resolved.get(key);
-    if (before?.outcome === 'grouped' && before.serverIncarnation < serverIncarnation) {
-      // A restarted server cannot know what its predecessor grouped before it died: reports it
-      // had not acknowledged come again. Counted, not a violation of one server's output.
+    if (before && before.serverIncarnation < serverIncarnation) {
+      // A restarted server cannot know what its predecessor did with reports it had not
+      // acknowledged: they come again. Grouped twice is counted; discarded by the dead server
+      // and grouped by its successor ends as grouped. Not a violation of one server's output.
       this.outcomes.regroupedAfterServerRestart++;
+      if (before.outcome !== 'grouped') {
+        this.outcomes.lost[before.outcome]!--;
+        this.outcomes.grouped++;
+        this.resolved.set(key, { ...before, outcome: 'grouped', serverIncarnation });
+      }
       return undefined;
     }
     this.violation(

@@ -60,7 +60,7 @@ export interface SoakSummary {
     readonly inIncompleteGroups: number;
     readonly inFlightAtEnd: number;
     readonly lostByCause: Record<string, number>;
-    /** Frames a restarted server grouped again (its predecessor died before acknowledging them). */
+    /** Frames a restarted server processed again after its predecessor had grouped or discarded them (never acknowledged). */
     readonly regroupedAfterServerRestart: number;
   };
   readonly globalGroups: { readonly complete: number; readonly incomplete: number; readonly spanChecked: number; readonly maxLockedSkewNs: number };
