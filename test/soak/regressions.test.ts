@@ -24,6 +24,11 @@ const REGRESSIONS = [
     found: 'the harness let a server restart end a partition still in progress on another host (disruptions are now counted per host)',
   },
   {
+    // The fault plan's prefix does not depend on --hours: 5.4 h replays the first 5.4 h of the 24 h run that failed.
+    args: ['--seed', '7', '--hours', '5.4', '--hosts', '3', '--cameras', '2'],
+    found: 'a partitioned node resent batches a server had discarded as late; the restarted server grouped them (counted as reprocessed, not a duplicate)',
+  },
+  {
     args: ['--seed', '6', '--hours', '1', '--hosts', '3', '--cameras', '2'],
     found: 'holdover froze a PTP correction kick and left a 39 ms error to slew (the recovery bound now includes it)',
   },
