@@ -4,6 +4,7 @@ import {
   type CameraInfo,
   DeviceError,
   type Frame,
+  type FrameData,
   FrameFlags,
   Listeners,
   type StartOptions,
@@ -258,10 +259,6 @@ export class V4l2Camera implements CameraDevice {
     let flags = bufferFlags & V4L2_BUF_FLAG_ERROR ? FrameFlags.ERROR : FrameFlags.NONE;
     if (this.lastSeq !== undefined && seqForwardDistance(this.lastSeq, sequence) > 1) flags |= FrameFlags.DROP_BEFORE;
     this.lastSeq = sequence;
-    const native = this.native;
-    const id = this.id;
-    let released = false;
-    const view = new Uint8Array(data);
     const frame: V4l2Frame = {
       cameraId: this.id,
       seq: sequence,
@@ -273,19 +270,7 @@ export class V4l2Camera implements CameraDevice {
       dqNs,
       bytesused,
       bufferIndex: index,
-      data: {
-        // After release the driver owns the buffer again: the ArrayBuffer is detached
-        // (views read as empty) and asking for the bytes throws.
-        get bytes(): Uint8Array {
-          if (released) throw new StateError(`${id}: frame ${sequence} was released; its buffer belongs to the driver again`);
-          return view;
-        },
-        release: () => {
-          if (released) return;
-          released = true;
-          if (!copied) native.release(index, generation);
-        },
-      },
+      data: new V4l2FrameData(this.native, this.id, sequence, index, generation, new Uint8Array(data), copied),
     };
     if (this.frames.size === 0) {
       frame.data!.release();
@@ -331,6 +316,36 @@ export async function startAll(cameras: readonly V4l2Camera[], options: { atNs?:
   const min = starts.reduce((a, b) => (a < b ? a : b));
   const max = starts.reduce((a, b) => (a > b ? a : b));
   return { atNs, results, skewNs: Number(max - min), maxLateNs: Number(max - atNs) };
+}
+
+/**
+ * A frame's pixels over the driver's buffer (zero-copy) or a copy. After release the driver
+ * owns the buffer again: the ArrayBuffer is detached (views read as empty) and asking for
+ * the bytes throws. A class, not a literal with closures: one allocation per frame.
+ */
+class V4l2FrameData implements FrameData {
+  private released = false;
+
+  constructor(
+    private readonly native: NativeCameraHandle,
+    private readonly cameraId: string,
+    private readonly sequence: number,
+    private readonly index: number,
+    private readonly generation: number,
+    private readonly view: Uint8Array,
+    private readonly copied: boolean,
+  ) {}
+
+  get bytes(): Uint8Array {
+    if (this.released) throw new StateError(`${this.cameraId}: frame ${this.sequence} was released; its buffer belongs to the driver again`);
+    return this.view;
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    if (!this.copied) this.native.release(this.index, this.generation);
+  }
 }
 
 /** v4l2_buffer flags (videodev2.h) the frame path reads. */

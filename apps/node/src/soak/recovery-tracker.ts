@@ -37,9 +37,13 @@ export class RecoveryTracker {
     }
   }
 
-  /** A complete, in-tolerance global group of a locked rig: every pending recovery is done. */
-  recovered(nowNs: bigint): Recovery[] {
+  /**
+   * A complete, in-tolerance global group of a locked rig: every pending recovery is done —
+   * once no fault is active (a recovery is timed from the end of the last fault).
+   */
+  recovered(nowNs: bigint, faultsActive: boolean): Recovery[] {
     const done: Recovery[] = [];
+    if (faultsActive) return done;
     const recoveryNs = Number(nowNs - this.fromNs);
     for (const fault of this.pending.values()) {
       done.push({ faultId: fault.id, kind: fault.kind, recoveryNs });

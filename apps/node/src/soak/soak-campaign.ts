@@ -291,7 +291,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
         );
         return;
       }
-      for (const r of recoveries.recovered(scheduler.nowNs)) log('recovered', { fault: r.faultId, kind: r.kind, afterS: r.recoveryNs / 1e9 });
+      for (const r of recoveries.recovered(scheduler.nowNs, active.size > 0)) log('recovered', { fault: r.faultId, kind: r.kind, afterS: r.recoveryNs / 1e9 });
     },
   });
 
