@@ -1,3 +1,4 @@
+import type { FrameGroup } from '@syncap/core';
 import { type MessageConnection, memoryConnectionPair, SyncServer } from '@syncap/net';
 import { SeededRandom, SimScheduler } from '@syncap/sim';
 import { describe, expect, it } from 'vitest';
@@ -6,7 +7,7 @@ import { createSimHost } from '../../apps/node/src/sim-host.js';
 const S = 1_000_000_000n;
 
 /** One simulated host with two cameras reporting to a server, on virtual time. */
-function oneHost() {
+function oneHost(onGroup?: (group: FrameGroup) => void | Promise<void>) {
   const scheduler = new SimScheduler(0n);
   const server = new SyncServer({ token: 't', clock: scheduler.clock, timers: scheduler.timers });
   const host = createSimHost({
@@ -18,6 +19,7 @@ function oneHost() {
     ppm: 20,
     ptpNoiseNs: 1000,
     token: 't',
+    onGroup,
     connect: async () => {
       const [mine, theirs] = memoryConnectionPair(['host0', 'server']);
       server.accept(theirs as MessageConnection);
@@ -73,5 +75,24 @@ describe('SyncNode under camera faults', () => {
       process.off('unhandledRejection', onUnhandled);
       await host.node.stop();
     }
+  });
+});
+
+describe('SyncNode with a failing application', () => {
+  it('a consumer that throws is reported; capture and reporting go on and buffers are freed', async () => {
+    let calls = 0;
+    const { scheduler, server, host, events } = oneHost((group) => {
+      calls++;
+      if (calls <= 3) throw new Error('bug in the application');
+      group.release();
+    });
+    await scheduler.runUntilAsync(3n * S);
+    await host.node.start();
+    await scheduler.runUntilAsync(8n * S);
+    expect(events.filter((e) => e === 'consumer-error')).toHaveLength(3);
+    expect(calls).toBeGreaterThan(100);
+    expect(server.status().nodes[0]!.groupsReceived).toBeGreaterThan(100);
+    for (const c of host.cameras) expect(c.buffersInUse).toBeLessThanOrEqual(1);
+    await host.node.stop();
   });
 });

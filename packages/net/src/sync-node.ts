@@ -51,6 +51,8 @@ export type SyncNodeEvent =
   | { readonly type: 'camera-lost'; readonly cameraId: string }
   | { readonly type: 'camera-restarted'; readonly cameraId: string; readonly atRigNs: bigint }
   | { readonly type: 'camera-error'; readonly cameraId: string; readonly message: string }
+  /** The application's group consumer threw (or its promise rejected); the group was released. */
+  | { readonly type: 'consumer-error'; readonly groupId: number; readonly message: string }
   | { readonly type: 'command'; readonly command: AdjustCommand };
 
 /**
@@ -208,8 +210,17 @@ export class SyncNode {
   private async consume(): Promise<void> {
     for await (const group of this.manager) {
       this.options.client?.reportGroup(group);
-      if (this.options.onGroup) await this.options.onGroup(group);
-      else group.release();
+      if (!this.options.onGroup) {
+        group.release();
+        continue;
+      }
+      try {
+        await this.options.onGroup(group);
+      } catch (error) {
+        // The application's bug must not stop capture or reporting: say it, free the buffers, go on.
+        group.release();
+        this.events.emit({ type: 'consumer-error', groupId: group.id, message: error instanceof Error ? error.message : String(error) });
+      }
     }
   }
 

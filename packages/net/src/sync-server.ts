@@ -191,6 +191,8 @@ export class SyncServer {
         if (!node) {
           if (message.type !== 'hello') throw new ProtocolError(`expected hello first, got "${message.type}"`, CloseCodes.protocol);
           node = this.onHello(connection, message);
+          // Welcome only once `node` is set: on a synchronous transport the node answers inside send().
+          this.welcome(connection, node);
           return;
         }
         this.touch(node);
@@ -297,15 +299,18 @@ export class SyncServer {
     }
     this.ensurePolicyCovers();
     this.touch(node);
+    return node;
+  }
+
+  private welcome(connection: MessageConnection, node: NodeState): void {
     this.send(connection, {
       type: 'welcome',
       v: PROTOCOL_VERSION,
-      nodeId: hello.nodeId,
+      nodeId: node.nodeId,
       config: { phaseToleranceNs: this.options.phaseToleranceNs ?? 100_000 },
     });
     this.events.emit({ type: 'node-connected', nodeId: node.nodeId, remote: connection.remote });
     this.chooseReference();
-    return node;
   }
 
   private onGroups(node: NodeState, message: GroupsMessage): void {

@@ -117,7 +117,7 @@ export function joinCommand(): Command {
         link = host.client;
         stop = () => rig.stop();
         describeState = () =>
-          `${host.node.lockedCameras.length}/${host.cameras.length} locked, server ${host.client.stats().connected ? 'connected' : 'away'}, backlog ${host.client.stats().backlog}`;
+          `${host.node.lockedCameras.length}/${host.cameras.length} locked, server ${host.client.stats().connected ? 'connected' : 'away'}, ${backlogNote(host.client)}`;
       } else {
         const native = await import('@syncap/native-v4l2');
         const specs = config
@@ -191,7 +191,7 @@ export function joinCommand(): Command {
           ptp?.stop();
         };
         describeState = () =>
-          `${node.lockedCameras.length}/${cameras.length} locked, server ${client.stats().connected ? 'connected' : 'away'}, backlog ${client.stats().backlog}`;
+          `${node.lockedCameras.length}/${cameras.length} locked, server ${client.stats().connected ? 'connected' : 'away'}, ${backlogNote(client)}`;
       }
       // Why the link is down (a refused token, an unreachable server) — said once until it connects, not per retry.
       const said = new Set<string>();
@@ -222,4 +222,10 @@ export function joinCommand(): Command {
       const recorded = recorder ? await recorder.close() : undefined;
       if (recorded) process.stdout.write(`${JSON.stringify({ recorded })}\n`);
     });
+}
+
+/** The report backlog for the status line, and what overflowed it (reports the server will never get). */
+function backlogNote(client: SyncClient): string {
+  const { backlog, backlogDropped } = client.stats();
+  return `backlog ${backlog}${backlogDropped > 0 ? ` (${backlogDropped} reports dropped: it was full)` : ''}`;
 }
