@@ -241,6 +241,8 @@ bool waitUntil(int64_t atNs, int64_t spinNs, int stopFd) {
 }
 
 void captureLoop(std::shared_ptr<CameraState> s, Camera* camera, Napi::ThreadSafeFunction tsfn, int stopFd, int64_t atNs, int64_t spinNs, int priority, int cpu) {
+  // Named, so `top -H` and /proc/<pid>/task show where capture CPU goes.
+  pthread_setname_np(pthread_self(), "syncap-capture");
   auto* started = new Event(EventKind::Started);
   if (priority > 0) {
     sched_param sp{};
