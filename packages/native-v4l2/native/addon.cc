@@ -19,6 +19,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("monotonicNow", Napi::Function::New(env, MonotonicNow));
   exports.Set("realtimeNow", Napi::Function::New(env, RealtimeNow));
   exports.Set("NativeCamera", Camera::Init(env));
+#if SYNCAP_HAVE_UV
+  exports.Set("eventLoopDelivery", Napi::Boolean::New(env, true));
+#else
+  exports.Set("eventLoopDelivery", Napi::Boolean::New(env, false));
+#endif
   napi_add_env_cleanup_hook(env, cleanup, nullptr);
   return exports;
 }

@@ -16,6 +16,10 @@
 #include "device_info.h"
 #include "v4l2_util.h"
 
+#if SYNCAP_HAVE_UV
+#include <uv.h>
+#endif
+
 namespace syncap {
 
 namespace {
@@ -170,6 +174,7 @@ struct FrameDelivery {
         break;
       case EventKind::Started: {
         kind = "started";
+        if (camera->eventLoop_) camera->beginPolling(env);
         payload.Set("requestedNs", bigint(env, e->requestedNs));
         payload.Set("streamonStartNs", bigint(env, e->streamonStartNs));
         payload.Set("streamonEndNs", bigint(env, e->streamonEndNs));
@@ -240,7 +245,7 @@ bool waitUntil(int64_t atNs, int64_t spinNs, int stopFd) {
   return true;
 }
 
-void captureLoop(std::shared_ptr<CameraState> s, Camera* camera, Napi::ThreadSafeFunction tsfn, int stopFd, int64_t atNs, int64_t spinNs, int priority, int cpu) {
+void captureLoop(std::shared_ptr<CameraState> s, Camera* camera, Napi::ThreadSafeFunction tsfn, int stopFd, int64_t atNs, int64_t spinNs, int priority, int cpu, bool eventLoop) {
   // Named, so `top -H` and /proc/<pid>/task show where capture CPU goes.
   pthread_setname_np(pthread_self(), "syncap-capture");
   auto* started = new Event(EventKind::Started);
@@ -281,6 +286,11 @@ void captureLoop(std::shared_ptr<CameraState> s, Camera* camera, Napi::ThreadSaf
     return;
   }
   if (tsfn.BlockingCall(started, [camera](Napi::Env env, Napi::Function emit, Event* ev) { FrameDelivery::call(env, emit, camera, ev); }) != napi_ok) delete started;
+  if (eventLoop) {
+    // Event-loop delivery: the JS thread polls the device from here on (see Camera::beginPolling).
+    tsfn.Release();
+    return;
+  }
 
   pollfd fds[2] = {{s->fd, POLLIN | POLLPRI, 0}, {stopFd, POLLIN, 0}};
   for (;;) {
@@ -359,6 +369,104 @@ void captureLoop(std::shared_ptr<CameraState> s, Camera* camera, Napi::ThreadSaf
 
 }  // namespace
 
+// Event-loop delivery. The capture thread only does the synchronized STREAMON; from the
+// 'started' event on, libuv polls the device fd on the JS thread, which dequeues and calls
+// JS directly: one wake-up per frame instead of two threads handing over.
+void Camera::beginPolling(Napi::Env env) {
+#if SYNCAP_HAVE_UV
+  pollPaused_ = false;
+  if (poll_ || state_->fd < 0) return;
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return;
+  auto* handle = new uv_poll_t;
+  if (uv_poll_init(loop, handle, state_->fd) != 0) {
+    delete handle;
+    return;
+  }
+  handle->data = this;
+  env_ = env;
+  if (!async_) async_ = std::make_unique<Napi::AsyncContext>(env, "syncap-v4l2-frame");
+  uv_poll_start(handle, UV_READABLE | UV_PRIORITIZED, [](uv_poll_t* h, int status, int) { static_cast<Camera*>(h->data)->onReadable(status); });
+  poll_ = handle;
+#else
+  (void)env;
+#endif
+}
+
+void Camera::stopPolling() {
+#if SYNCAP_HAVE_UV
+  if (!poll_) return;
+  auto* handle = static_cast<uv_poll_t*>(poll_);
+  poll_ = nullptr;
+  uv_poll_stop(handle);
+  uv_close(reinterpret_cast<uv_handle_t*>(handle), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+#endif
+}
+
+void Camera::onReadable(int status) {
+  Napi::Env env(env_);
+  Napi::HandleScope scope(env);
+  Napi::CallbackScope callbackScope(env, *async_);
+  auto& s = *state_;
+  auto deliver = [&](Event* e) {
+    FrameDelivery::call(env, emit_.Value(), this, e);
+    if (env.IsExceptionPending()) {
+      // A throwing listener is the application's bug: report it as Node reports any uncaught exception.
+      napi_fatal_exception(env, env.GetAndClearPendingException().Value());
+    }
+  };
+  while (poll_) {
+    v4l2_buffer buf{};
+    buf.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+    buf.memory = V4L2_MEMORY_MMAP;
+    if (xioctl(s.fd, VIDIOC_DQBUF, &buf) != 0) {
+      int err = errno;
+      if (err == EAGAIN && status >= 0) {
+        bool anyQueued = false;
+        {
+          std::lock_guard<std::mutex> lock(s.mutex);
+          for (auto& b : s.buffers) anyQueued = anyQueued || !b.held;
+        }
+        if (!anyQueued) {
+          // Every buffer is held by JS: the device polls as an error until one comes back. Wait for release().
+          stopPolling();
+          pollPaused_ = true;
+        }
+        return;
+      }
+      stopPolling();
+      auto* e = new Event{err == ENODEV || err == EAGAIN ? EventKind::Lost : EventKind::Error};
+      e->code = e->kind == EventKind::Lost ? "E_LOST" : "E_STREAM";
+      e->message = s.path + ": " + (e->kind == EventKind::Lost ? std::string("device disconnected") : std::string("VIDIOC_DQBUF failed: ") + std::strerror(err));
+      e->err = err;
+      deliver(e);
+      return;
+    }
+    auto* e = new Event(EventKind::Frame);
+    e->dqNs = clockNs(CLOCK_MONOTONIC);
+    e->index = buf.index;
+    e->sequence = buf.sequence;
+    e->timestampNs = static_cast<int64_t>(buf.timestamp.tv_sec) * 1000000000LL + static_cast<int64_t>(buf.timestamp.tv_usec) * 1000LL;
+    e->flags = buf.flags;
+    e->bytesused = buf.bytesused;
+    {
+      std::lock_guard<std::mutex> lock(s.mutex);
+      MappedBuffer& b = s.buffers[buf.index];
+      if (s.copyMode) {
+        e->copy = std::malloc(buf.bytesused > 0 ? buf.bytesused : 1);
+        if (e->copy) std::memcpy(e->copy, b.start, buf.bytesused);
+        s.requeueLocked(buf.index);
+      } else {
+        b.held = true;
+        b.generation++;
+        e->generation = b.generation;
+      }
+    }
+    s.delivered++;
+    deliver(e);
+  }
+}
+
 Napi::Function Camera::Init(Napi::Env env) {
   return DefineClass(env, "NativeCamera",
                      {
@@ -385,12 +493,14 @@ Camera::Camera(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Camera>(info),
 
 Camera::~Camera() {
   unregisterCamera(this);
+  stopPolling();
   stopThread();
   std::lock_guard<std::mutex> lock(state_->mutex);
   state_->closeLocked();
 }
 
 void Camera::shutdown() {
+  stopPolling();
   stopThread();
   int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
   std::lock_guard<std::mutex> lock(state_->mutex);
@@ -539,14 +649,19 @@ Napi::Value Camera::Start(const Napi::CallbackInfo& info) {
   int priority = 0, cpu = -1;
   int64_t spinNs = 200000;
   size_t maxQueue = 0;
+  bool eventLoop = false;
   if (info.Length() > 1 && info[1].IsObject()) {
     Napi::Object o = info[1].As<Napi::Object>();
     if (o.Get("priority").IsNumber()) priority = o.Get("priority").As<Napi::Number>().Int32Value();
     if (o.Get("cpu").IsNumber()) cpu = o.Get("cpu").As<Napi::Number>().Int32Value();
     if (o.Get("spinNs").IsNumber()) spinNs = o.Get("spinNs").As<Napi::Number>().Int64Value();
     if (o.Get("maxQueue").IsNumber()) maxQueue = o.Get("maxQueue").As<Napi::Number>().Uint32Value();
+    if (o.Get("eventLoop").IsBoolean()) eventLoop = o.Get("eventLoop").As<Napi::Boolean>().Value();
   }
-  if (thread_.joinable()) return throwError(env, "E_STATE", s.path + ": already started");
+#if !SYNCAP_HAVE_UV
+  if (eventLoop) return throwError(env, "E_UNSUPPORTED", s.path + ": event-loop delivery needs libuv's header (Node's include/node/uv.h) when the addon is built; use thread delivery");
+#endif
+  if (thread_.joinable() || poll_) return throwError(env, "E_STATE", s.path + ": already started");
   {
     std::lock_guard<std::mutex> lock(s.mutex);
     if (s.fd < 0) return throwError(env, "E_STATE", "start() before open()");
@@ -570,11 +685,14 @@ Napi::Value Camera::Start(const Napi::CallbackInfo& info) {
   }
   stopFd_ = eventfd(0, EFD_CLOEXEC);
   tsfn_ = Napi::ThreadSafeFunction::New(env, emit_.Value(), "syncap-v4l2-capture", maxQueue, 1);
-  thread_ = std::thread(captureLoop, state_, this, tsfn_, stopFd_, atNs, spinNs, priority, cpu);
+  eventLoop_ = eventLoop;
+  pollPaused_ = false;
+  thread_ = std::thread(captureLoop, state_, this, tsfn_, stopFd_, atNs, spinNs, priority, cpu, eventLoop);
   return env.Undefined();
 }
 
 Napi::Value Camera::Stop(const Napi::CallbackInfo& info) {
+  stopPolling();
   stopThread();
   auto& s = *state_;
   std::lock_guard<std::mutex> lock(s.mutex);
@@ -587,6 +705,7 @@ Napi::Value Camera::Stop(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Camera::Close(const Napi::CallbackInfo& info) {
+  stopPolling();
   stopThread();
   detachOutstanding();
   int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
@@ -615,8 +734,11 @@ Napi::Value Camera::Release(const Napi::CallbackInfo& info) {
     if (!ab.IsEmpty() && !ab.IsDetached()) ab.Detach();
     outstanding_[index].Reset();
   }
-  std::lock_guard<std::mutex> lock(state_->mutex);
-  state_->requeueLocked(index);
+  {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->requeueLocked(index);
+  }
+  if (pollPaused_) beginPolling(env);
   return env.Undefined();
 }
 

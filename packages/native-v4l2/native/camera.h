@@ -62,6 +62,10 @@ class Camera : public Napi::ObjectWrap<Camera> {
 
   void stopThread();
   void detachOutstanding();
+  // Event-loop delivery: the JS thread polls the device (libuv) and dequeues frames itself.
+  void beginPolling(Napi::Env env);
+  void stopPolling();
+  void onReadable(int status);
   bool findControl(const std::string& key, ::v4l2_queryctrl* out);
 
   std::shared_ptr<CameraState> state_;
@@ -70,6 +74,11 @@ class Camera : public Napi::ObjectWrap<Camera> {
   std::thread thread_;
   int stopFd_ = -1;
   std::vector<Napi::Reference<Napi::ArrayBuffer>> outstanding_;
+  bool eventLoop_ = false;
+  void* poll_ = nullptr;      // uv_poll_t* while polling (event-loop delivery)
+  bool pollPaused_ = false;  // every buffer held by JS: polling resumes on release
+  napi_env env_ = nullptr;
+  std::unique_ptr<Napi::AsyncContext> async_;
 
   friend struct FrameDelivery;
 };

@@ -102,7 +102,7 @@ export type NativeEmit = NativeFrameEmit &
 
 export interface NativeCameraHandle {
   open(path: string, options: { width?: number; height?: number; pixelFormat?: string; fps?: number; buffers?: number; copy?: boolean }): NativeOpenResult;
-  start(atNs: bigint, options: { priority?: number; cpu?: number; spinNs?: number; maxQueue?: number }): void;
+  start(atNs: bigint, options: { priority?: number; cpu?: number; spinNs?: number; maxQueue?: number; eventLoop?: boolean }): void;
   stop(): void;
   close(): void;
   release(index: number, generation: number): void;
@@ -125,6 +125,8 @@ export interface NativeAddon {
   monotonicNow(): bigint;
   realtimeNow(): bigint;
   NativeCamera: new (emit: NativeEmit) => NativeCameraHandle;
+  /** Whether the addon was built with libuv's header (event-loop delivery). */
+  eventLoopDelivery: boolean;
 }
 
 /** The addon could not be loaded; `message` says what is missing and how to fix it. */
