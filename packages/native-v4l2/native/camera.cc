@@ -228,6 +228,30 @@ void postError(Napi::ThreadSafeFunction& tsfn, Camera* camera, CameraState& s, E
   if (tsfn.BlockingCall(e, [camera](Napi::Env env, Napi::Function emit, Event* ev) { FrameDelivery::call(env, emit, camera, ev); }) != napi_ok) delete e;
 }
 
+// A dequeued buffer as a frame event: in copy mode the bytes are copied and the buffer goes
+// straight back to the driver; in zero-copy mode it is held for JS until release().
+Event* frameEvent(CameraState& s, const v4l2_buffer& buf) {
+  auto* e = new Event(EventKind::Frame);
+  e->dqNs = clockNs(CLOCK_MONOTONIC);
+  e->index = buf.index;
+  e->sequence = buf.sequence;
+  e->timestampNs = static_cast<int64_t>(buf.timestamp.tv_sec) * 1000000000LL + static_cast<int64_t>(buf.timestamp.tv_usec) * 1000LL;
+  e->flags = buf.flags;
+  e->bytesused = buf.bytesused;
+  std::lock_guard<std::mutex> lock(s.mutex);
+  MappedBuffer& b = s.buffers[buf.index];
+  if (s.copyMode) {
+    e->copy = std::malloc(buf.bytesused > 0 ? buf.bytesused : 1);
+    if (e->copy) std::memcpy(e->copy, b.start, buf.bytesused);
+    s.requeueLocked(buf.index);
+  } else {
+    b.held = true;
+    b.generation++;
+    e->generation = b.generation;
+  }
+  return e;
+}
+
 bool waitUntil(int64_t atNs, int64_t spinNs, int stopFd) {
   for (;;) {
     int64_t now = clockNs(CLOCK_MONOTONIC);
@@ -340,26 +364,7 @@ void captureLoop(std::shared_ptr<CameraState> s, Camera* camera, Napi::ThreadSaf
         tsfn.Release();
         return;
       }
-      auto* e = new Event(EventKind::Frame);
-      e->dqNs = clockNs(CLOCK_MONOTONIC);
-      e->index = buf.index;
-      e->sequence = buf.sequence;
-      e->timestampNs = static_cast<int64_t>(buf.timestamp.tv_sec) * 1000000000LL + static_cast<int64_t>(buf.timestamp.tv_usec) * 1000LL;
-      e->flags = buf.flags;
-      e->bytesused = buf.bytesused;
-      {
-        std::lock_guard<std::mutex> lock(s->mutex);
-        MappedBuffer& b = s->buffers[buf.index];
-        if (s->copyMode) {
-          e->copy = std::malloc(buf.bytesused > 0 ? buf.bytesused : 1);
-          if (e->copy) std::memcpy(e->copy, b.start, buf.bytesused);
-          s->requeueLocked(buf.index);  // copied: the driver can have it back at once
-        } else {
-          b.held = true;
-          b.generation++;
-          e->generation = b.generation;
-        }
-      }
+      auto* e = frameEvent(*s, buf);
       s->delivered++;
       post(tsfn, camera, e, *s);
     }
@@ -442,26 +447,7 @@ void Camera::onReadable(int status) {
       deliver(e);
       return;
     }
-    auto* e = new Event(EventKind::Frame);
-    e->dqNs = clockNs(CLOCK_MONOTONIC);
-    e->index = buf.index;
-    e->sequence = buf.sequence;
-    e->timestampNs = static_cast<int64_t>(buf.timestamp.tv_sec) * 1000000000LL + static_cast<int64_t>(buf.timestamp.tv_usec) * 1000LL;
-    e->flags = buf.flags;
-    e->bytesused = buf.bytesused;
-    {
-      std::lock_guard<std::mutex> lock(s.mutex);
-      MappedBuffer& b = s.buffers[buf.index];
-      if (s.copyMode) {
-        e->copy = std::malloc(buf.bytesused > 0 ? buf.bytesused : 1);
-        if (e->copy) std::memcpy(e->copy, b.start, buf.bytesused);
-        s.requeueLocked(buf.index);
-      } else {
-        b.held = true;
-        b.generation++;
-        e->generation = b.generation;
-      }
-    }
+    auto* e = frameEvent(s, buf);
     s.delivered++;
     deliver(e);
   }
