@@ -16,8 +16,8 @@ describe('FrameLedger', () => {
     l.captured('n', 'n/a', 100n, 99n, 0n);
     l.captured('n', 'n/b', 101n, 99n, 0n);
     l.captured('n', 'n/a', 200n, 199n, 0n);
-    l.locallyGrouped('n/a', 100n, 0n);
-    l.locallyGrouped('n/b', 101n, 0n);
+    l.locallyGrouped('n/a', 100n);
+    l.locallyGrouped('n/b', 101n);
     expect(l.globallyGrouped('n/a', 100n, true, 1n, 1)).toBe(99n);
     l.lost('n/b', 101n, 'server-discard:late', 1n, 1);
     expect(l.outcomes).toMatchObject({ exposed: 4, grouped: 1, lost: { 'camera:drop': 1, 'server-discard:late': 1 } });
@@ -29,8 +29,8 @@ describe('FrameLedger', () => {
     const { l, violations } = ledger();
     l.captured('n', 'n/a', 100n, 99n, 0n);
     l.captured('n', 'n/a', 200n, 199n, 0n);
-    l.locallyGrouped('n/a', 100n, 0n);
-    l.locallyGrouped('n/a', 100n, 0n);
+    l.locallyGrouped('n/a', 100n);
+    l.locallyGrouped('n/a', 100n);
     l.globallyGrouped('n/a', 100n, true, 1n, 1);
     l.globallyGrouped('n/a', 100n, true, 2n, 1);
     l.lost('n/a', 200n, 'node-discard:stale', 2n, 1);
@@ -42,14 +42,14 @@ describe('FrameLedger', () => {
   it('lets a restarted server group again what its predecessor grouped, and counts it', () => {
     const { l, violations } = ledger();
     l.captured('n', 'n/a', 100n, 99n, 0n);
-    l.locallyGrouped('n/a', 100n, 0n);
+    l.locallyGrouped('n/a', 100n);
     l.globallyGrouped('n/a', 100n, true, 1n, 1);
     l.globallyGrouped('n/a', 100n, true, 5n, 2);
     expect(violations).toEqual([]);
     expect(l.outcomes.regroupedAfterServerRestart).toBe(1);
     // Discarded by the server that died, grouped by the next: it ends grouped, and the totals still add up.
     l.captured('n', 'n/a', 200n, 199n, 0n);
-    l.locallyGrouped('n/a', 200n, 0n);
+    l.locallyGrouped('n/a', 200n);
     l.lost('n/a', 200n, 'server-discard:late', 6n, 2);
     l.globallyGrouped('n/a', 200n, true, 9n, 3);
     expect(violations).toEqual([]);
@@ -63,7 +63,7 @@ describe('FrameLedger', () => {
     const { l, violations } = ledger();
     l.captured('n', 'n/a', 100n, 99n, 0n); // in the node's policy: dies with the process
     l.captured('n', 'n/a', 200n, 199n, 0n); // reported: the server may still have it
-    l.locallyGrouped('n/a', 200n, 0n);
+    l.locallyGrouped('n/a', 200n);
     l.captured('m', 'm/a', 100n, 99n, 0n); // another node: nobody ever ends it
     l.nodeCrashed('n', 1n * S, 5e9, 1);
     expect(l.outcomes.lost['node-crash']).toBe(1);

@@ -100,11 +100,11 @@ export class FrameLedger {
   }
 
   /** The node's application received a local group containing this frame. */
-  locallyGrouped(cameraId: string, rigTimeNs: bigint, nowNs: bigint): void {
+  locallyGrouped(cameraId: string, rigTimeNs: bigint): void {
     const key = FrameLedger.key(cameraId, rigTimeNs);
     const e = this.open.get(key);
-    if (!e) this.violation('no frame in two groups', `${key} reached the application in a second local group, or was never captured`, nowNs);
-    else if (e.state !== 'captured') this.violation('no frame in two groups', `${key} is in two local groups`, nowNs);
+    if (!e) this.violation('no frame in two groups', `${key} reached the application in a second local group, or was never captured`);
+    else if (e.state !== 'captured') this.violation('no frame in two groups', `${key} is in two local groups`);
     else e.state = 'local-grouped';
   }
 
@@ -142,7 +142,6 @@ export class FrameLedger {
       before
         ? `${key} is in a global group after it was already ${before.outcome === 'grouped' ? 'grouped' : `lost (${before.outcome})`}`
         : `${key} is in a global group but was never captured`,
-      nowNs,
     );
     return undefined;
   }
@@ -179,7 +178,6 @@ export class FrameLedger {
         this.violation(
           'every frame grouped or counted lost',
           `${key} (${e.state}) was neither grouped nor counted lost ${Number(nowNs - e.capturedAtNs) / 1e9} s after capture`,
-          nowNs,
         );
         this.resolve(key, 'unaccounted', nowNs, serverIncarnation);
       }
@@ -202,7 +200,7 @@ export class FrameLedger {
     this.outcomes.lost[cause] = (this.outcomes.lost[cause] ?? 0) + 1;
   }
 
-  private violation(invariant: LedgerViolation['invariant'], message: string, _nowNs: bigint): void {
+  private violation(invariant: LedgerViolation['invariant'], message: string): void {
     this.options.onViolation({ invariant, message });
   }
 }

@@ -222,7 +222,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
       ledger.captured(host.nodeId, `${host.nodeId}/${raw.cameraId}`, mapped.rigTimeNs, raw.truthNs!, scheduler.nowNs);
     },
     onGroup: (host, group) => {
-      for (const f of group.frames.values()) ledger.locallyGrouped(`${host.nodeId}/${f.cameraId}`, f.rigTimeNs, scheduler.nowNs);
+      for (const f of group.frames.values()) ledger.locallyGrouped(`${host.nodeId}/${f.cameraId}`, f.rigTimeNs);
       const factor = host.slowConsumerFactor;
       if (!factor) {
         group.release();
