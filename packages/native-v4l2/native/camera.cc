@@ -479,6 +479,9 @@ Camera::Camera(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Camera>(info),
 
 Camera::~Camera() {
   unregisterCamera(this);
+  // The destructor can run while the environment is torn down, when N-API calls are not safe:
+  // the async context (event-loop delivery) is destroyed in close(); one left here is leaked.
+  (void)async_.release();
   stopPolling();
   stopThread();
   std::lock_guard<std::mutex> lock(state_->mutex);
@@ -692,6 +695,7 @@ Napi::Value Camera::Stop(const Napi::CallbackInfo& info) {
 
 Napi::Value Camera::Close(const Napi::CallbackInfo& info) {
   stopPolling();
+  async_.reset();
   stopThread();
   detachOutstanding();
   int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;

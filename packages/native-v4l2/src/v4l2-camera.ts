@@ -46,13 +46,12 @@ export interface V4l2CameraOptions {
   /** Busy-wait this long before the start instant after sleeping, ns. Default 200 µs. */
   readonly spinNs?: number;
   /**
-   * How frames reach JS. 'event-loop': after the synchronized STREAMON, the JS thread polls the
-   * device and dequeues frames itself — one wake-up per frame; about 3.5× less CPU and 10× less
-   * latency than 'thread' in bench:capture. 'thread': a capture thread per camera dequeues and
-   * hands frames over through a bounded queue (overflows counted); `priority` and `cpu` apply
-   * to it. Default: 'event-loop', or 'thread' when `priority` or `cpu` is set or the addon was
-   * built without libuv's header. Either way the kernel timestamps each frame; a busy JS thread
-   * delays delivery, not the timestamps.
+   * How frames reach JS. 'thread' (the default): a capture thread per camera dequeues and hands
+   * frames over through a bounded queue (overflows counted); `priority` and `cpu` apply to it.
+   * 'event-loop': after the synchronized STREAMON, the JS thread polls the device and dequeues
+   * frames itself — one wake-up per frame; about 3.5× less CPU and 10× less latency in
+   * bench:capture. Opt-in for now (see the README). Either way the kernel timestamps each
+   * frame; a busy JS thread delays delivery, not the timestamps.
    */
   readonly delivery?: 'thread' | 'event-loop';
   /** Check the request against the device's advertised formats first (clear errors). Default true. */
@@ -118,9 +117,7 @@ export class V4l2Camera implements CameraDevice {
 
   /** How this camera's frames reach JS (see V4l2CameraOptions.delivery). */
   get delivery(): 'thread' | 'event-loop' {
-    const o = this.options;
-    if (o.delivery) return o.delivery;
-    return o.priority !== undefined || o.cpu !== undefined || !loadAddon().eventLoopDelivery ? 'thread' : 'event-loop';
+    return this.options.delivery ?? 'thread';
   }
 
   async open(): Promise<void> {
