@@ -79,10 +79,6 @@ export class SoakRig {
     return this.server !== undefined;
   }
 
-  get currentServer(): SyncServer | undefined {
-    return this.server;
-  }
-
   /** Makes a fault happen: what it does to the cameras, clocks, processes and links. */
   beginFault(f: Fault): void {
     const host = f.host === undefined ? undefined : this.hosts[f.host]!;
