@@ -9,7 +9,10 @@ const vividSuite = process.env.SYNCAP_VIVID_SUITE === '1';
 export default defineConfig({
   resolve: {
     alias: {
+      '@syncap/core/internal': src('./packages/core/src/internal.ts'),
       '@syncap/core': src('./packages/core/src/index.ts'),
+      '@syncap/host': src('./packages/host/src/index.ts'),
+      '@syncap/harness': src('./packages/harness/src/index.ts'),
       '@syncap/sim': src('./packages/sim/src/index.ts'),
       '@syncap/net': src('./packages/net/src/index.ts'),
       '@syncap/native-v4l2': src('./packages/native-v4l2/src/index.ts'),

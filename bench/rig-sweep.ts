@@ -3,7 +3,7 @@
  * PTP noise 1–50 µs, ±50 ppm) and prints each trueSkewP99 / floorP99 ratio and the worst.
  * Usage: npx tsx bench/rig-sweep.ts [seed]
  */
-const { runRigSimulation } = await import('../apps/node/src/rig-simulation.js');
+const { runRigSimulation } = await import('@syncap/harness');
 const { SeededRandom } = await import('@syncap/sim');
 const r = new SeededRandom(Number(process.argv[2] ?? 1));
 const worst: number[] = [];

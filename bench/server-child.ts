@@ -3,6 +3,8 @@
  * ws echo server (mode "echo") on 127.0.0.1. Replies to IPC "stats" with counters,
  * latency percentiles and RSS.
  */
+
+import { hostTimers } from '@syncap/host';
 import { listenWs, SyncServer } from '@syncap/net';
 import { build } from 'hdr-histogram-js';
 import { WebSocketServer } from 'ws';
@@ -17,7 +19,13 @@ let echoed = 0;
 let emissions: Array<[string, string]> = [];
 
 if (mode === 'sync') {
-  server = new SyncServer({ token: 'bench', clock, policy: { name: 'window', toleranceNs: 2_000_000, maxWaitNs: 1_000_000_000 }, idleTimeoutMs: 60_000 });
+  server = new SyncServer({
+    token: 'bench',
+    clock,
+    timers: hostTimers,
+    policy: { name: 'window', toleranceNs: 2_000_000, maxWaitNs: 1_000_000_000 },
+    idleTimeoutMs: 60_000,
+  });
   server.onEvent((e) => {
     if (e.type === 'global-group') {
       latency.recordValue(Math.max(0, e.latencyNs));

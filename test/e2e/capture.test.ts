@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runNodeCli } from '../support/cli.js';
+import { runNodeCli, runServerCli } from '../support/cli.js';
 import { readIndexed, readStreamed } from '../support/mcap.js';
 import { NODE_BIN, startProcess, waitFor } from '../support/processes.js';
 
@@ -73,18 +73,23 @@ describe('syncap-node capture', () => {
   }, 60_000);
 
   it('the shipped example config validates', async () => {
-    const { loadRigConfig } = await import('../../apps/node/src/rig-config.js');
-    const config = loadRigConfig(new URL('../../examples/rig.yaml', import.meta.url).pathname);
+    const r = await runNodeCli(['config', new URL('../../examples/rig.yaml', import.meta.url).pathname]);
+    expect(r.code, r.stderr).toBe(0);
+    const config = JSON.parse(r.stdout) as { cameras: Array<{ id: string }>; policy: { name: string } };
     expect(config.cameras.map((c) => c.id)).toEqual(['left', 'right']);
     expect(config.policy.name).toBe('hybrid');
   });
 
   it('every command has --help', async () => {
-    for (const cmd of ['capture', 'join', 'devices', 'demo', 'sim', 'replay']) {
+    for (const cmd of ['capture', 'join', 'devices', 'config', 'sim', 'soak', 'replay']) {
       const r = await runNodeCli([cmd, '--help']);
       expect(r.code, cmd).toBe(0);
       expect(r.stdout).toMatch(/Usage: syncap-node/);
     }
+    // The demo is the server's (a sync server with simulated nodes): `npm start`.
+    const demo = await runServerCli(['demo', '--help']);
+    expect(demo.code).toBe(0);
+    expect(demo.stdout).toMatch(/Usage: syncap-server demo/);
     const devices = await runNodeCli(['devices']);
     expect(devices.code).toBe(0);
     expect(devices.stdout).toMatch(/no V4L2 video devices|\/dev\/video/);

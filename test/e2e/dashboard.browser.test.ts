@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { NODE_BIN, type Started, startProcess, stop, waitFor } from '../support/processes.js';
+import { SERVER_BIN, type Started, startProcess, stop, waitFor } from '../support/processes.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const reason = existsSync(CHROMIUM) ? null : `${CHROMIUM} is not installed (apt-get install chromium)`;
@@ -21,7 +21,7 @@ describe.runIf(reason === null)('the dashboard in a real browser', () => {
 
   it('shows the nodes of a running demo and draws its charts', async () => {
     const { chromium } = await import('playwright-core');
-    demo = startProcess(NODE_BIN, ['demo', '--port', '0', '--hosts', '2', '--cameras', '2']);
+    demo = startProcess(SERVER_BIN, ['demo', '--port', '0', '--hosts', '2', '--cameras', '2']);
     const url = await waitFor(
       () => demo!.stdout.find((l) => l.startsWith('dashboard: '))?.slice('dashboard: '.length),
       20_000,

@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
+import { runRigSimulation } from '@syncap/harness';
 import { describe, expect, it } from 'vitest';
-import { runRigSimulation } from '../../apps/node/src/rig-simulation.js';
 import { runNodeCli } from '../support/cli.js';
 
 // Rigs as the cross-host issue states them: 2–8 hosts × 1–8 cameras, ±50 ppm, PTP residual

@@ -1,8 +1,8 @@
 import type { FrameGroup } from '@syncap/core';
+import { createSimHost, rigSpec } from '@syncap/harness';
 import { type MessageConnection, memoryConnectionPair, SyncServer } from '@syncap/net';
 import { SeededRandom, SimScheduler } from '@syncap/sim';
 import { describe, expect, it } from 'vitest';
-import { createSimHost } from '../../apps/node/src/sim-host.js';
 
 const S = 1_000_000_000n;
 
@@ -14,10 +14,7 @@ function oneHost(onGroup?: (group: FrameGroup) => void | Promise<void>) {
     scheduler,
     random: new SeededRandom(5),
     index: 0,
-    cameras: 2,
-    fps: 30,
-    ppm: 20,
-    ptpNoiseNs: 1000,
+    spec: rigSpec({ cameras: 2, fps: 30, ppm: 20, ptpNoiseNs: 1000 }),
     token: 't',
     onGroup,
     connect: async () => {

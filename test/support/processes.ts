@@ -1,8 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 
-export const SERVER_BIN = fileURLToPath(new URL('../../apps/server/bin/syncap-server.js', import.meta.url));
-export const NODE_BIN = fileURLToPath(new URL('../../apps/node/bin/syncap-node.js', import.meta.url));
+export { NODE_BIN, SERVER_BIN } from './cli.js';
 
 export interface Started {
   readonly child: ChildProcess;

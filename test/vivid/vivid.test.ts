@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type CameraEvent, type Frame, FrameFlags, type FrameGroup, SyncCaptureManager, seqForwardDistance } from '@syncap/core';
+import { hostTimers } from '@syncap/host';
 import { describe as describeDevice, listDevices, loadAddon, monotonicNowNs, sampleClocks, startAll, V4l2Camera, type V4l2Frame } from '@syncap/native-v4l2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { collectFrames, vividPaths, vividUnavailableReason, waitFor } from './vivid-env.js';
@@ -76,7 +77,7 @@ describe.runIf(reason === null)('native V4L2 on vivid', () => {
   it('starts 4 devices at one instant, reports the skew, and the barrier forms complete groups', async () => {
     const cams = vividPaths().map((p, i) => camera(p, { id: `v${i}` }));
     // An emulated CPU stalls vivid's threads for longer than the default 100 ms wait now and then.
-    const manager = new SyncCaptureManager({ policy: { name: 'barrier', maxWaitNs: 500_000_000 }, clock: monotonic });
+    const manager = new SyncCaptureManager({ policy: { name: 'barrier', maxWaitNs: 500_000_000 }, clock: monotonic, timers: hostTimers });
     for (const c of cams) manager.addCamera(c, { fps: 30 });
     // The manager starts every camera at one instant; startAll reports what that achieved.
     for (const c of cams) await c.open();
@@ -109,7 +110,7 @@ describe.runIf(reason === null)('native V4L2 on vivid', () => {
       await c.open();
       c.setControl('percentage_of_dropped_buffers', 10);
     }
-    const manager = new SyncCaptureManager({ policy: { name: 'barrier' }, clock: monotonic });
+    const manager = new SyncCaptureManager({ policy: { name: 'barrier' }, clock: monotonic, timers: hostTimers });
     for (const c of cams) manager.addCamera(c, { fps: 60 });
     const seen = new Map<string, number[]>();
     for (const c of cams) c.onFrame((f) => seen.set(f.cameraId, [...(seen.get(f.cameraId) ?? []), f.seq]));
@@ -195,7 +196,7 @@ describe.runIf(reason === null)('native V4L2 on vivid', () => {
     await cam.open();
     cam.setControl('wrap_sequence_number', 1);
     cam.setControl('percentage_of_dropped_buffers', 5);
-    const manager = new SyncCaptureManager({ policy: { name: 'window' }, clock: monotonic });
+    const manager = new SyncCaptureManager({ policy: { name: 'window' }, clock: monotonic, timers: hostTimers });
     manager.addCamera(cam, { fps: 60 });
     const seqs: number[] = [];
     cam.onFrame((f) => seqs.push(f.seq));
@@ -286,7 +287,11 @@ describe.runIf(reason === null)('native V4L2 on vivid', () => {
   });
 
   it('bad input: a missing path, a node that cannot capture, a busy device, an unsupported format or fps', async () => {
-    await expect(camera('/dev/video99').open()).rejects.toMatchObject({ code: 'ENOENT', message: expect.stringMatching(/\/dev\/video99.*No such file/) });
+    await expect(camera('/dev/video99').open()).rejects.toMatchObject({
+      code: 'E_NO_DEVICE',
+      errno: 'ENOENT',
+      message: expect.stringMatching(/\/dev\/video99.*No such file/),
+    });
     await expect(new V4l2Camera('/dev/media0', { validate: false }).open()).rejects.toMatchObject({
       message: expect.stringMatching(/not a V4L2 device|cannot capture/),
     });
@@ -297,7 +302,11 @@ describe.runIf(reason === null)('native V4L2 on vivid', () => {
     const a = camera(path!, { id: 'a' });
     await a.open();
     await a.start();
-    await expect(camera(path!, { id: 'b' }).open()).rejects.toMatchObject({ code: 'EBUSY', message: expect.stringMatching(/another process/) });
+    await expect(camera(path!, { id: 'b' }).open()).rejects.toMatchObject({
+      code: 'E_DEVICE_BUSY',
+      errno: 'EBUSY',
+      message: expect.stringMatching(/another process/),
+    });
   });
 
   it('SyncNode phase-locks vivid cameras to the realtime grid by restarting at corrected instants', async () => {
@@ -318,6 +327,7 @@ describe.runIf(reason === null)('native V4L2 on vivid', () => {
       sampleClock: sample,
       sampleEveryMs: 200,
       monotonic: { nowNs: () => monotonicNowNs() },
+      timers: hostTimers,
       phaseLock: { toleranceNs: 4_000_000 },
     });
     const restarts: number[] = [];

@@ -1,7 +1,7 @@
 import { SyncapError } from '@syncap/core';
 import { Command, CommanderError } from 'commander';
 import { captureCommand } from './commands/capture-command.js';
-import { demoCommand } from './commands/demo-command.js';
+import { configCommand } from './commands/config-command.js';
 import { devicesCommand } from './commands/devices-command.js';
 import { joinCommand } from './commands/join-command.js';
 import { replayCommand } from './commands/replay-command.js';
@@ -17,10 +17,10 @@ export function buildProgram(): Command {
     .addCommand(replayCommand())
     .addCommand(simCommand())
     .addCommand(soakCommand())
-    .addCommand(demoCommand())
     .addCommand(captureCommand())
     .addCommand(joinCommand())
-    .addCommand(devicesCommand());
+    .addCommand(devicesCommand())
+    .addCommand(configCommand());
   return program;
 }
 

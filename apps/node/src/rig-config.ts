@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, POLICY_NAMES, type PolicyConfig } from '@syncap/core';
+import { ConfigError, type PolicyConfig, policyConfigSchema } from '@syncap/core';
+import { describeIssues } from '@syncap/core/internal';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 
@@ -25,22 +26,10 @@ const cameraSchema = z
   .strict()
   .refine((c) => (c.device === undefined) !== (c.simulate !== true), { message: 'give either device: /dev/videoN or simulate: true' });
 
-const policySchema = z
-  .object({
-    name: z.enum(POLICY_NAMES as [string, ...string[]]),
-    toleranceNs: z.number().min(0).optional(),
-    maxWaitNs: z.number().min(0).optional(),
-    minCameras: z.number().int().min(1).optional(),
-    queueSize: z.number().int().min(1).optional(),
-    thresholdNs: z.number().min(0).optional(),
-    fallback: z.enum(['window', 'approximate']).optional(),
-  })
-  .strict();
-
 export const rigConfigSchema = z
   .object({
     cameras: z.array(cameraSchema).min(1, 'at least one camera'),
-    policy: policySchema.default({ name: 'hybrid' }),
+    policy: policyConfigSchema.default({ name: 'hybrid' }),
     server: z
       .string()
       .regex(/^wss?:\/\/\S+$/, 'a URL such as ws://host:8888')
@@ -70,11 +59,8 @@ export const rigConfigSchema = z
     });
   });
 
-export type RigConfig = z.infer<typeof rigConfigSchema>;
-
-function keyPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((s, p) => (typeof p === 'number' ? `${s}[${p}]` : s ? `${s}.${String(p)}` : String(p)), '');
-}
+/** A validated rig config (examples/rig.yaml documents every key). */
+export type RigConfig = Omit<z.infer<typeof rigConfigSchema>, 'policy'> & { readonly policy: PolicyConfig };
 
 /** Parses and validates a rig config; errors name the file, the key and what is allowed. */
 export function parseRigConfig(text: string, source = 'rig config'): RigConfig {
@@ -85,11 +71,8 @@ export function parseRigConfig(text: string, source = 'rig config'): RigConfig {
     throw new ConfigError(`${source}: not valid YAML${where}: ${e.message.split('\n')[0]}`);
   }
   const result = rigConfigSchema.safeParse(doc.toJS());
-  if (!result.success) {
-    const lines = result.error.issues.slice(0, 5).map((i) => `${source}: ${keyPath(i.path) || '(top level)'}: ${i.message}`);
-    throw new ConfigError(lines.join('\n'));
-  }
-  return result.data;
+  if (!result.success) throw new ConfigError(describeIssues(result.error, source));
+  return result.data as RigConfig;
 }
 
 export function loadRigConfig(path: string): RigConfig {
@@ -102,8 +85,4 @@ export function loadRigConfig(path: string): RigConfig {
     );
   }
   return parseRigConfig(text, path);
-}
-
-export function policyOf(config: RigConfig): PolicyConfig {
-  return config.policy as PolicyConfig;
 }

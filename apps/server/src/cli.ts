@@ -1,57 +1,23 @@
-import { randomBytes } from 'node:crypto';
 import { SyncapError } from '@syncap/core';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { createLogger } from './logger.js';
-import { startServerApp } from './server-app.js';
+import { Command, CommanderError } from 'commander';
+import { demoCommand } from './commands/demo-command.js';
+import { addServeOptions } from './commands/serve-command.js';
 
-function port(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError(`--port takes a TCP port (0–65535; 0 picks a free one), got "${value}"`);
-  return n;
-}
-
-interface ServeFlags {
-  port: number;
-  host: string;
-  token?: string;
-  record?: string;
-  adjust?: boolean;
-}
-
+/** The `syncap-server` program: the sync server itself, and `demo` (the server with simulated nodes). */
 export function buildProgram(): Command {
-  return new Command('syncap-server')
+  const program = new Command('syncap-server')
     .description('syncap sync server: nodes join over WebSocket (ws://host:port); dashboard at /, Prometheus metrics at /metrics, /healthz')
     .version('0.1.0')
-    .option('--port <port>', 'TCP port for nodes, dashboard and metrics', port, 8888)
-    .option('--host <address>', 'address to bind (0.0.0.0 to accept other hosts)', '127.0.0.1')
-    .option('--token <token>', 'token nodes must present (default: $SYNCAP_TOKEN, else a random one is printed)')
-    .option('--record <dir>', 'write the global-group index (global-groups.jsonl) into this directory')
-    .option('--adjust', 'send shift-phase commands to nodes whose phase is off the reference (for nodes without PTP or phase lock)')
     .showHelpAfterError('(run with --help for usage)')
-    .action(async (flags: ServeFlags) => {
-      const log = createLogger('syncap-server');
-      let token = flags.token ?? process.env.SYNCAP_TOKEN;
-      if (!token) {
-        token = randomBytes(12).toString('base64url');
-        log.warn(`no --token or SYNCAP_TOKEN given: nodes must use --token ${token}`);
-      }
-      const app = await startServerApp({ host: flags.host, port: flags.port, token, log, recordDir: flags.record, adjust: flags.adjust });
-      log.info(`syncap-server listening: nodes join ws://${flags.host}:${app.port}, dashboard ${app.url}, metrics ${app.url}metrics`);
-      // Machine-readable first line for scripts and tests.
-      if (!process.stdout.isTTY) process.stdout.write(`${JSON.stringify({ listening: app.url, port: app.port })}\n`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      log.info('shutting down');
-      await app.close();
-    });
+    .addCommand(demoCommand());
+  return addServeOptions(program);
 }
 
 /** Runs the CLI; typed errors become one clear line and a non-zero exit. */
 export async function run(argv: readonly string[]): Promise<void> {
   const program = buildProgram();
   program.exitOverride();
+  for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
@@ -62,7 +28,7 @@ export async function run(argv: readonly string[]): Promise<void> {
     const code = (error as NodeJS.ErrnoException).code;
     if (error instanceof SyncapError || code === 'EADDRINUSE' || code === 'EACCES') {
       process.stderr.write(`syncap-server: ${(error as Error).message}\n`);
-      process.exitCode = 1;
+      process.exitCode = error instanceof SyncapError && error.code === 'E_CONFIG' ? 2 : 1;
       return;
     }
     process.stderr.write(`syncap-server: unexpected error: ${(error as Error).stack ?? String(error)}\n`);

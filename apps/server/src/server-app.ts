@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Clock, formatInstantNs, type PolicyConfig } from '@syncap/core';
+import { type Clock, frameGroupRecord, type PolicyConfig } from '@syncap/core';
+import { hostTimers, realtimeClock } from '@syncap/host';
 import { listenWs, SyncServer, type WsListener } from '@syncap/net';
 import type { Logger } from 'pino';
 import { DashboardFeed } from './dashboard-feed.js';
@@ -43,24 +44,6 @@ const STATIC: Record<string, { file: () => string; type: string }> = {
 };
 
 /**
- * The realtime clock in ns: the monotonic clock plus the realtime offset, re-read every
- * second so PTP/NTP steering shows up without the jumps of mixing two clocks per reading.
- */
-export const realtimeClock: Clock = (() => {
-  let base = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
-  let readAt = Date.now();
-  return {
-    nowNs: () => {
-      if (Date.now() - readAt > 1000) {
-        base = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
-        readAt = Date.now();
-      }
-      return process.hrtime.bigint() + base;
-    },
-  };
-})();
-
-/**
  * The syncap-server process: one HTTP port serving the dashboard (/), its live feed
  * (/events), /metrics, /healthz and /api/status, with WebSocket upgrades going to
  * the SyncServer (nodes join ws://host:port).
@@ -70,9 +53,11 @@ export async function startServerApp(options: ServerAppOptions): Promise<ServerA
   const sync = new SyncServer({
     token: options.token,
     clock: options.clock ?? realtimeClock,
+    timers: hostTimers,
     policy: options.policy,
     adjust: options.adjust,
     log: (level, message, fields) => log[level](fields ?? {}, message),
+    onListenerError: (error) => log.error({ err: error }, 'a SyncServer listener threw'),
   });
   const metrics = new ServerMetrics(sync);
   const feed = new DashboardFeed(sync);
@@ -85,9 +70,7 @@ export async function startServerApp(options: ServerAppOptions): Promise<ServerA
     index.on('error', (error) => log.error({ err: error }, `cannot write the global-group index ${path}`));
     sync.onEvent((e) => {
       if (e.type !== 'global-group' || !index || index.writableLength > 16 * 1024 * 1024) return;
-      const g = e.group;
-      const frames = Object.fromEntries([...g.frames].map(([cam, f]) => [cam, { seq: f.seq, t: formatInstantNs(f.rigTimeNs) }]));
-      index.write(`${JSON.stringify({ group: g.id, t: formatInstantNs(g.timeNs), spanNs: g.spanNs, complete: g.complete, missing: g.missing, frames })}\n`);
+      index.write(`${JSON.stringify(frameGroupRecord(e.group))}\n`);
     });
     log.info(`recording the global-group index to ${path}`);
   }

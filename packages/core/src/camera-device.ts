@@ -1,4 +1,5 @@
 import type { DeviceError } from './errors.js';
+import type { ExposureCorrection } from './exposure-time.js';
 import type { Frame, TimestampSource } from './frame.js';
 import type { Unsubscribe } from './listeners.js';
 import type { DurationNs, InstantNs } from './time.js';
@@ -11,6 +12,8 @@ export interface CameraInfo {
   readonly pixelFormat: string;
   readonly fps: number;
   readonly timestampSource: TimestampSource;
+  /** How this camera's frames are moved to mid-exposure (the correction and its rule), when known. */
+  readonly exposure?: ExposureCorrection;
   /**
    * Driver buffers frames are delivered in, when frames are zero-copy views that
    * must be released for the driver to reuse them. Undefined when frames own their data.
@@ -51,7 +54,7 @@ export interface CameraDevice {
   start(options?: StartOptions): Promise<StartResult>;
   stop(): Promise<void>;
   close(): Promise<void>;
-  /** Frames as they arrive. The listener owns the frame and must `releaseFrame()` it eventually. */
+  /** Frames as they arrive. The listener owns the frame and must release its `data` eventually. */
   onFrame(listener: (frame: Frame) => void): Unsubscribe;
   onEvent(listener: (event: CameraEvent) => void): Unsubscribe;
   /**

@@ -1,4 +1,5 @@
 import type { Frame } from './frame.js';
+import type { RigTimebase } from './rig-timebase.js';
 import { linearRegression } from './robust-stats.js';
 import type { DurationNs, InstantNs } from './time.js';
 
@@ -24,7 +25,7 @@ export interface ClockMapperOptions {
  * off the line is a step (the rig clock was stepped) and restarts the fit. Each mapped
  * instant carries an uncertainty: the sample bracket plus the fit's scatter.
  */
-export class ClockMapper {
+export class ClockMapper implements RigTimebase {
   private samples: ClockSample[] = [];
   private fit: { slope: number; intercept: number; scatterNs: number } | undefined;
   private readonly window: number;
@@ -83,10 +84,20 @@ export class ClockMapper {
     return m;
   }
 
-  /** The frame with `rigTimeNs` (and its uncertainty) from its monotonic device time. */
+  /** RigTimebase: the device instant at which the rig clock reads `rigNs`. */
+  toDeviceNs(rigNs: InstantNs): InstantNs {
+    return this.toMonotonic(rigNs);
+  }
+
+  /**
+   * The frame with `rigTimeNs` (mid-exposure, with its uncertainty) and `arrivalNs` in the
+   * rig timebase, from its monotonic device times.
+   */
   mapFrame(frame: Frame): Frame {
-    const { rigNs, uncertaintyNs } = this.toRig(frame.deviceTimeNs);
-    return { ...frame, rigTimeNs: rigNs, uncertaintyNs };
+    const { offsetNs, uncertaintyNs } = this.offsetAt(frame.deviceTimeNs);
+    const correction = BigInt(Math.round(frame.exposureCorrectionNs ?? 0));
+    const mapped: Frame = { ...frame, rigTimeNs: frame.deviceTimeNs + correction + offsetNs, uncertaintyNs };
+    return frame.arrivalNs === undefined ? mapped : { ...mapped, arrivalNs: frame.arrivalNs + offsetNs };
   }
 
   private refit(): void {

@@ -62,18 +62,44 @@ export class FrameGroup {
     for (const f of this.frames.values()) f.data?.release();
   }
 
-  /** The group as one JSON Lines record (DESIGN §6 replay output). Key order is fixed. */
+  /** The group as one JSON Lines record (DESIGN §6 replay output); see frameGroupRecord. */
   toJSONLine(): string {
-    const frames: Record<string, { seq: number; t: string }> = {};
-    for (const [cam, f] of this.frames) frames[cam] = { seq: f.seq, t: formatInstantNs(f.rigTimeNs) };
-    const record: Record<string, unknown> = {
-      group: this.id,
-      t: formatInstantNs(this.timeNs),
-      spanNs: this.spanNs,
-      complete: this.complete,
-      frames,
-    };
-    if (this.flushed) record.flushed = true;
-    return JSON.stringify(record);
+    return JSON.stringify(frameGroupRecord(this));
   }
+}
+
+/** Each member's sequence and rig time, by camera: the `frames` field of every JSON form of a group. */
+export type FrameTimes = Record<string, { seq: number; t: string }>;
+
+/** The JSON record of a group: replay output, the server's global-group index, the live feed. */
+export interface FrameGroupRecord {
+  readonly group: number;
+  readonly t: string;
+  readonly spanNs: number;
+  readonly complete: boolean;
+  /** Only on incomplete groups: the cameras without a frame. */
+  readonly missing?: readonly string[];
+  readonly frames: FrameTimes;
+  /** Only on groups formed by flush() at the end of a stream. */
+  readonly flushed?: true;
+}
+
+/** The one serializer of a group's JSON form. Key order is fixed, so identical runs give identical bytes. */
+export function frameGroupRecord(group: FrameGroup): FrameGroupRecord {
+  return {
+    group: group.id,
+    t: formatInstantNs(group.timeNs),
+    spanNs: group.spanNs,
+    complete: group.complete,
+    ...(group.complete ? {} : { missing: group.missing }),
+    frames: frameTimes(group.frames.values()),
+    ...(group.flushed ? { flushed: true as const } : {}),
+  };
+}
+
+/** `{ [camera]: { seq, t } }` for frames (a group's members, a report's). */
+export function frameTimes(frames: Iterable<Frame>): FrameTimes {
+  const out: FrameTimes = {};
+  for (const f of frames) out[f.cameraId] = { seq: f.seq, t: formatInstantNs(f.rigTimeNs) };
+  return out;
 }

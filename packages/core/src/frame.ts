@@ -25,8 +25,9 @@ export interface FrameData {
 /**
  * One captured frame. Seed: `buffer` (data, timestamp, sequence).
  *
- * - `deviceTimeNs`: the device's timestamp (V4L2: CLOCK_MONOTONIC), `timestampSource` says which instant.
- * - `rigTimeNs`: the same instant in the rig timebase; policies group on this.
+ * - `deviceTimeNs`: the device's raw timestamp (V4L2: CLOCK_MONOTONIC); `timestampSource` says which instant.
+ * - `rigTimeNs`: the middle of the exposure in the rig timebase; policies group on this. A device
+ *   emits it in its own clock (deviceTimeNs + exposureCorrectionNs); a `RigTimebase` maps it.
  * - `seq`: the driver's sequence number (u32, wraps); a gap is a drop.
  */
 export interface Frame {
@@ -36,6 +37,8 @@ export interface Frame {
   readonly rigTimeNs: InstantNs;
   readonly flags: number;
   readonly timestampSource?: TimestampSource;
+  /** Mid-exposure minus `deviceTimeNs`, ns: the correction in `rigTimeNs` (see midExposureCorrection). Default 0. */
+  readonly exposureCorrectionNs?: number;
   /** Uncertainty of `rigTimeNs` (half-width of the clock-mapping bracket), ns. */
   readonly uncertaintyNs?: DurationNs;
   /** When the frame reached the process (same timebase as `rigTimeNs`), if known. */
@@ -45,12 +48,7 @@ export interface Frame {
   readonly data?: FrameData;
 }
 
-/** Releases the frame's data, if any. Safe to call more than once. */
-export function releaseFrame(frame: Frame): void {
-  frame.data?.release();
-}
-
-/** A frame carrying only timing (traces, metadata, tests). */
+/** A frame carrying only timing (traces, reports, tests): device time = rig time. */
 export function timingFrame(cameraId: string, seq: number, rigTimeNs: InstantNs, extra: Partial<Omit<Frame, 'cameraId' | 'seq' | 'rigTimeNs'>> = {}): Frame {
   return { cameraId, seq, deviceTimeNs: rigTimeNs, rigTimeNs, flags: FrameFlags.NONE, ...extra };
 }

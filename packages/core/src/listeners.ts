@@ -1,14 +1,23 @@
 /** Removes a listener that was added. */
 export type Unsubscribe = () => void;
 
+/** Where an error goes that cannot be thrown to its cause (a listener that threw). */
+export type ErrorSink = (error: unknown) => void;
+
 /**
  * A minimal typed listener list. core does no I/O and imports nothing from `node:`,
  * so it cannot use EventEmitter; this is all the event plumbing it needs.
- * A throwing listener does not stop the others: its error goes to `onListenerError`.
+ *
+ * A throwing listener does not stop the others (a consumer's bug must not stop
+ * capture): its error is counted in `failures` and handed to `onListenerError`, which
+ * whoever composes passes in (a logger, a test's assertion). Core itself prints nothing.
  */
 export class Listeners<T> {
   private list: Array<(value: T) => void> = [];
-  constructor(private readonly onListenerError: (error: unknown) => void = reportListenerError) {}
+  /** Errors that listeners threw so far. */
+  failures = 0;
+
+  constructor(private readonly onListenerError?: ErrorSink) {}
 
   add(listener: (value: T) => void): Unsubscribe {
     this.list = [...this.list, listener];
@@ -22,7 +31,8 @@ export class Listeners<T> {
       try {
         listener(value);
       } catch (error) {
-        this.onListenerError(error);
+        this.failures++;
+        this.onListenerError?.(error);
       }
     }
   }
@@ -30,9 +40,4 @@ export class Listeners<T> {
   get size(): number {
     return this.list.length;
   }
-}
-
-function reportListenerError(error: unknown): void {
-  // Surface it without taking down the emitter: a consumer bug must not stop capture.
-  (globalThis as unknown as { console: { error(...args: unknown[]): void } }).console.error('syncap: a listener threw:', error);
 }

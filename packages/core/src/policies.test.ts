@@ -3,7 +3,8 @@ import { ConfigError } from './errors.js';
 import { type Frame, timingFrame } from './frame.js';
 import type { FrameGroup } from './frame-group.js';
 import type { DiscardReason, PolicyOutput } from './grouping-policy.js';
-import { createPolicy, type PolicyConfig } from './policy-factory.js';
+import type { PolicyConfig } from './policy-config.js';
+import { createPolicy } from './policy-factory.js';
 import { RingQueue } from './ring-queue.js';
 
 function collect(config: PolicyConfig, cams: string[], frames: Frame[], flush = false) {

@@ -1,22 +1,11 @@
-import { ApproximatePolicy, type ApproximatePolicyOptions } from './approximate-policy.js';
-import { BarrierPolicy, type BarrierPolicyOptions } from './barrier-policy.js';
+import { ApproximatePolicy } from './approximate-policy.js';
+import { BarrierPolicy } from './barrier-policy.js';
 import { ConfigError } from './errors.js';
-import { ExactPolicy, type ExactPolicyOptions } from './exact-policy.js';
-import { type CameraSpec, type GroupingPolicy, POLICY_NAMES, type PolicyName, type PolicyOutput } from './grouping-policy.js';
-import { HybridPolicy, type HybridPolicyOptions } from './hybrid-policy.js';
-import { WindowPolicy, type WindowPolicyOptions } from './window-policy.js';
-
-/** A policy chosen by name with its options (what configs and CLIs carry). */
-export type PolicyConfig =
-  | ({ readonly name: 'barrier' } & BarrierPolicyOptions)
-  | ({ readonly name: 'window' } & WindowPolicyOptions)
-  | ({ readonly name: 'approximate' } & ApproximatePolicyOptions)
-  | ({ readonly name: 'exact' } & ExactPolicyOptions)
-  | ({ readonly name: 'hybrid' } & HybridPolicyOptions);
-
-export function isPolicyName(name: string): name is PolicyName {
-  return (POLICY_NAMES as readonly string[]).includes(name);
-}
+import { ExactPolicy } from './exact-policy.js';
+import { type CameraSpec, type GroupingPolicy, POLICY_NAMES, type PolicyOutput } from './grouping-policy.js';
+import { HybridPolicy } from './hybrid-policy.js';
+import type { PolicyConfig } from './policy-config.js';
+import { WindowPolicy } from './window-policy.js';
 
 /** Builds a policy from its config. Throws ConfigError for an unknown name or a bad option. */
 export function createPolicy(config: PolicyConfig, cameras: readonly CameraSpec[], out: PolicyOutput): GroupingPolicy {

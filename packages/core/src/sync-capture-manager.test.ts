@@ -1,4 +1,5 @@
 import FakeTimers from '@sinonjs/fake-timers';
+import { hostTimers } from '@syncap/host';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CameraDevice, CameraEvent, StartOptions } from './camera-device.js';
 import { type Frame, timingFrame } from './frame.js';
@@ -38,7 +39,7 @@ describe('SyncCaptureManager with fake timers', () => {
     const now = { nowNs: () => BigInt(clock.now) * 1_000_000n };
     const a = new ManualCamera('a');
     const b = new ManualCamera('b');
-    const manager = new SyncCaptureManager({ policy: { name: 'exact' }, clock: now });
+    const manager = new SyncCaptureManager({ policy: { name: 'exact' }, clock: now, timers: hostTimers });
     manager.addCamera(a);
     manager.addCamera(b);
     await manager.start({ atNs: 5n });
@@ -62,7 +63,7 @@ describe('SyncCaptureManager with fake timers', () => {
   it('a window group waiting on a dead camera is emitted by the tick after maxWait of clock time', async () => {
     const now = { nowNs: () => BigInt(clock.now) * 1_000_000n };
     const cams = ['a', 'b', 'c'].map((id) => new ManualCamera(id));
-    const manager = new SyncCaptureManager({ policy: { name: 'window', maxWaitNs: 100_000_000 }, clock: now, tickMs: 10 });
+    const manager = new SyncCaptureManager({ policy: { name: 'window', maxWaitNs: 100_000_000 }, clock: now, timers: hostTimers, tickMs: 10 });
     for (const c of cams) manager.addCamera(c);
     await manager.start();
     cams[0]!.frames.emit(timingFrame('a', 0, now.nowNs()));
@@ -78,9 +79,9 @@ describe('SyncCaptureManager with fake timers', () => {
 
   it('refuses to start twice or without cameras, and to add cameras while running', async () => {
     const now = { nowNs: () => 0n };
-    const empty = new SyncCaptureManager({ policy: { name: 'window' }, clock: now });
+    const empty = new SyncCaptureManager({ policy: { name: 'window' }, clock: now, timers: hostTimers });
     await expect(empty.start()).rejects.toThrow(/no cameras/);
-    const m = new SyncCaptureManager({ policy: { name: 'window' }, clock: now });
+    const m = new SyncCaptureManager({ policy: { name: 'window' }, clock: now, timers: hostTimers });
     m.addCamera(new ManualCamera('a'));
     expect(() => m.addCamera(new ManualCamera('a'))).toThrow(/already in the rig/);
     await m.start();

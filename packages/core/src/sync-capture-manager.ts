@@ -1,14 +1,16 @@
 import type { CameraDevice, CameraEvent } from './camera-device.js';
 import { CaptureStats, type CaptureStatsSnapshot } from './capture-stats.js';
-import { ConfigError, DeviceError, StateError } from './errors.js';
+import { ConfigError, DeviceError, errorMessage, StateError } from './errors.js';
 import type { Frame } from './frame.js';
 import type { FrameGroup } from './frame-group.js';
 import type { CameraSpec, DiscardReason, GroupingPolicy, PolicyOutput } from './grouping-policy.js';
 import { HybridPolicy, type HybridSwitchEvent } from './hybrid-policy.js';
-import { Listeners, type Unsubscribe } from './listeners.js';
-import { createPolicy, type PolicyConfig } from './policy-factory.js';
+import { type ErrorSink, Listeners, type Unsubscribe } from './listeners.js';
+import type { PolicyConfig } from './policy-config.js';
+import { createPolicy } from './policy-factory.js';
+import { IDENTITY_TIMEBASE, type RigTimebase } from './rig-timebase.js';
 import { RingQueue } from './ring-queue.js';
-import { type Clock, type InstantNs, NS_PER_MS, systemTimers, type Timers } from './time.js';
+import { type Clock, type InstantNs, NS_PER_MS, type Timers } from './time.js';
 
 /** Builds a custom policy for the manager's cameras. */
 export type PolicyBuilder = (cameras: readonly CameraSpec[], out: PolicyOutput) => GroupingPolicy;
@@ -16,10 +18,16 @@ export type PolicyBuilder = (cameras: readonly CameraSpec[], out: PolicyOutput) 
 export interface SyncCaptureManagerOptions {
   /** The grouping policy, by config or builder. */
   readonly policy: PolicyConfig | PolicyBuilder;
-  /** The rig clock: the timebase of frames' rigTimeNs and of start instants. */
+  /** The rig clock: the timebase of frames' rigTimeNs and of the manager's start instants. */
   readonly clock: Clock;
-  /** Timers for timeouts and ticks (fake timers or the sim scheduler in tests). Default: the host's. */
-  readonly timers?: Timers;
+  /**
+   * Converts between the devices' clock and the rig clock: maps each frame into the rig
+   * timebase and turns rig start instants into device instants. Default: the rig clock
+   * is the devices' clock (one host, no mapping).
+   */
+  readonly timebase?: RigTimebase;
+  /** Timers for timeouts and ticks: the host's, fake timers, or the sim scheduler's. */
+  readonly timers: Timers;
   /**
    * Groups held for the consumer; past this the oldest is dropped and counted. Default 64.
    * With zero-copy devices (CameraInfo.buffers set) it is capped at half the smallest
@@ -31,8 +39,8 @@ export interface SyncCaptureManagerOptions {
   readonly tickMs?: number;
   /** Without an explicit start instant, cameras start this far in the future, ns. Default 50 ms. */
   readonly startLeadNs?: number;
-  /** Maps a device frame into the rig timebase (multi-host rigs). Default: as delivered. */
-  readonly mapFrame?: (frame: Frame) => Frame;
+  /** Where errors thrown by this manager's event listeners go (they are counted in stats() either way). */
+  readonly onListenerError?: ErrorSink;
 }
 
 /** Things a manager reports besides groups. */
@@ -47,6 +55,7 @@ export type ManagerEvent =
   /** The policy discarded a frame (never grouped), and why. */
   | { readonly type: 'discarded'; readonly frame: Frame; readonly reason: DiscardReason }
   | { readonly type: 'policy-switch'; readonly event: HybridSwitchEvent }
+  /** The cameras were restarted together at `atNs` (rig time). */
   | { readonly type: 'relocked'; readonly atNs: InstantNs };
 
 interface Waiter {
@@ -71,8 +80,9 @@ export class SyncCaptureManager implements AsyncIterable<FrameGroup> {
   private readonly queue = new RingQueue<FrameGroup>(16);
   private readonly waiters: Waiter[] = [];
   private readonly subscriptions: Unsubscribe[] = [];
-  private readonly events = new Listeners<ManagerEvent>();
+  private readonly events: Listeners<ManagerEvent>;
   private readonly timers: Timers;
+  private readonly timebase: RigTimebase;
   private readonly requestedQueueCapacity: number;
   private effectiveQueueCapacity: number;
   private readonly tickMs: number;
@@ -82,7 +92,9 @@ export class SyncCaptureManager implements AsyncIterable<FrameGroup> {
   private relocking: Promise<void> | undefined;
 
   constructor(private readonly options: SyncCaptureManagerOptions) {
-    this.timers = options.timers ?? systemTimers;
+    this.timers = options.timers;
+    this.timebase = options.timebase ?? IDENTITY_TIMEBASE;
+    this.events = new Listeners<ManagerEvent>(options.onListenerError);
     this.requestedQueueCapacity = options.queueCapacity ?? 64;
     this.effectiveQueueCapacity = this.requestedQueueCapacity;
     if (!Number.isInteger(this.requestedQueueCapacity) || this.requestedQueueCapacity < 1) {
@@ -114,8 +126,8 @@ export class SyncCaptureManager implements AsyncIterable<FrameGroup> {
   }
 
   /**
-   * Opens every camera, then starts them all at one instant (`atNs`, default now
-   * plus the start lead). If any camera fails to open, none is started and the
+   * Opens every camera, then starts them all at one instant (`atNs`, rig time; default
+   * now plus the start lead). If any camera fails to open, none is started and the
    * error names each failing camera.
    */
   async start(options: { atNs?: InstantNs } = {}): Promise<{ atNs: InstantNs }> {
@@ -151,30 +163,32 @@ export class SyncCaptureManager implements AsyncIterable<FrameGroup> {
       // One camera: its own error already names it. Several: one error naming each.
       const rejected = opened.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
       if (rejected.length === 1 && rejected[0] instanceof DeviceError) throw rejected[0];
-      throw new DeviceError('E_OPEN', 'rig', `cannot open ${failures.length} cameras: ${failures.join('; ')}`);
+      const codes = new Set(rejected.map((e) => (e instanceof DeviceError ? e.code : 'E_DEVICE')));
+      throw new DeviceError(codes.size === 1 ? [...codes][0]! : 'E_DEVICE', 'rig', `cannot open ${failures.length} cameras: ${failures.join('; ')}`);
     }
 
     const buffers = this.devices.map((d) => d.info?.buffers).filter((b): b is number => b !== undefined);
     this.effectiveQueueCapacity =
       buffers.length > 0 ? Math.min(this.requestedQueueCapacity, Math.max(1, Math.floor(Math.min(...buffers) / 2))) : this.requestedQueueCapacity;
 
-    const mapFrame = this.options.mapFrame;
+    const timebase = this.timebase;
     for (const device of this.devices) {
       this.subscriptions.push(
-        device.onFrame((frame) => this.onFrame(mapFrame ? mapFrame(frame) : frame)),
+        device.onFrame((frame) => this.onFrame(timebase.mapFrame(frame))),
         device.onEvent((event) => this.onCameraEvent(event)),
       );
     }
     const atNs = options.atNs ?? this.options.clock.nowNs() + BigInt(this.startLeadNs);
-    await Promise.all(this.devices.map((d) => d.start({ atNs })));
+    const atDeviceNs = timebase.toDeviceNs(atNs);
+    await Promise.all(this.devices.map((d) => d.start({ atNs: atDeviceNs })));
     this.state = 'running';
     this.scheduleTick();
     return { atNs };
   }
 
   /**
-   * Restarts every camera at one new instant (a synchronized re-lock), e.g. when
-   * the hybrid policy asks for it. Sequence numbers restart; the policy is told.
+   * Restarts every camera at one new instant (`atNs`, rig time; a synchronized re-lock),
+   * e.g. when the hybrid policy asks for it. Sequence numbers restart; the policy is told.
    */
   async relock(options: { atNs?: InstantNs } = {}): Promise<void> {
     if (this.state !== 'running') return;
@@ -185,7 +199,8 @@ export class SyncCaptureManager implements AsyncIterable<FrameGroup> {
       policy.restart?.();
       this.counters!.onRestart();
       const atNs = options.atNs ?? this.options.clock.nowNs() + BigInt(this.startLeadNs);
-      await Promise.all(this.devices.map((d) => d.start({ atNs })));
+      const atDeviceNs = this.timebase.toDeviceNs(atNs);
+      await Promise.all(this.devices.map((d) => d.start({ atNs: atDeviceNs })));
       this.events.emit({ type: 'relocked', atNs });
     })().finally(() => {
       this.relocking = undefined;
@@ -252,9 +267,10 @@ export class SyncCaptureManager implements AsyncIterable<FrameGroup> {
     return this.queue.length;
   }
 
-  stats(): CaptureStatsSnapshot {
+  /** Live statistics; `listenerErrors` counts exceptions thrown by this manager's event listeners. */
+  stats(): CaptureStatsSnapshot & { readonly listenerErrors: number } {
     const counters = this.counters ?? new CaptureStats(this.cameraIds);
-    return counters.snapshot(this.options.clock.nowNs());
+    return { ...counters.snapshot(this.options.clock.nowNs()), listenerErrors: this.events.failures };
   }
 
   private onFrame(frame: Frame): void {
@@ -303,8 +319,4 @@ export class SyncCaptureManager implements AsyncIterable<FrameGroup> {
       this.scheduleTick();
     }, this.tickMs);
   }
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

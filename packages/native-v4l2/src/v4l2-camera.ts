@@ -158,7 +158,7 @@ export class V4l2Camera implements CameraDevice {
   /** Starts streaming at `atNs` (CLOCK_MONOTONIC) — a synchronized STREAMON — or now. */
   start(options: StartOptions = {}): Promise<V4l2StartResult> {
     if (this.state === 'closed') return Promise.reject(new StateError(`${this.id}: start() before open()`));
-    if (this.state === 'lost') return Promise.reject(new DeviceError('E_LOST', this.id, 'device was lost; open it again'));
+    if (this.state === 'lost') return Promise.reject(new DeviceError('E_DEVICE_LOST', this.id, 'device was lost; open it again'));
     if (this.pendingStart || this.state === 'streaming') return Promise.reject(new StateError(`${this.id}: already started`));
     const atNs = options.atNs ?? 0n;
     return new Promise((resolve, reject) => {
@@ -247,7 +247,7 @@ export class V4l2Camera implements CameraDevice {
       case 'lost':
       case 'error': {
         const p = payload as NativeErrorPayload;
-        const error = new DeviceError(p.code, this.id, p.message.replace(`${this.path}: `, `${this.path}: `));
+        const error = toDeviceError(this.id, p);
         if (kind === 'lost') this.state = 'lost';
         else if (this.state === 'streaming') this.state = 'open';
         const start = this.pendingStart;
@@ -323,7 +323,7 @@ export async function startAll(cameras: readonly V4l2Camera[], options: { atNs?:
     // One camera failing leaves the rig unsynchronized: stop the others and say which failed.
     await Promise.allSettled(cameras.map((c) => c.stop()));
     throw new DeviceError(
-      (failed[0]!.error as DeviceError).code ?? 'E_START',
+      failed[0]!.error instanceof DeviceError ? failed[0]!.error.code : 'E_STREAMON',
       failed.map((f) => f.camera.id).join(', '),
       `synchronized start failed: ${failed.map((f) => f.error.message).join('; ')}`,
     );

@@ -1,11 +1,50 @@
-export * from './channel-timebase.js';
-export * from './memory-connection.js';
-export * from './message-connection.js';
-export * from './ntp-offset.js';
-export * from './protocol.js';
-export * from './ptp/index.js';
-export * from './sync-client.js';
-export * from './sync-node.js';
-export * from './sync-server.js';
-export * from './token.js';
-export * from './ws-transport.js';
+/**
+ * @syncap/net — syncap across hosts: the sync protocol (v1, JSON over WebSocket), the
+ * SyncServer that forms global groups, the SyncClient a node reports through, the
+ * SyncNode main loop (phase lock to the rig grid), and PTP supervision (linuxptp).
+ * Transport-agnostic: the same code runs over WebSockets and over the simulated network.
+ */
+
+export { globalCameraId, splitGlobalCameraId } from './camera-id.js';
+export { channelTimebaseSampler } from './channel-timebase.js';
+export { memoryConnectionPair } from './memory-connection.js';
+// Transports
+export type { Connector, MessageConnection } from './message-connection.js';
+export { OffsetEstimator, type OffsetSample, offsetFromTimestamps } from './ntp-offset.js';
+// The protocol
+export {
+  type AdjustCommand,
+  CloseCodes,
+  decodeMessage,
+  encodeMessage,
+  type GroupReport,
+  type GroupsMessage,
+  type HelloMessage,
+  MAX_GROUPS_PER_BATCH,
+  MAX_MESSAGE_BYTES,
+  type NodeMessage,
+  nodeMessageSchema,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  type PtpState,
+  type ServerMessage,
+  serverMessageSchema,
+} from './protocol.js';
+// PTP (linuxptp)
+export { LineSplitter, type PortState, type PtpLogEvent, parsePtpLine } from './ptp/ptp-log-parser.js';
+export {
+  PtpAttachment,
+  PtpError,
+  type PtpStats,
+  PtpSupervisor,
+  type PtpSupervisorEvent,
+  type PtpSupervisorOptions,
+  parsePmc,
+  queryPmc,
+} from './ptp/ptp-supervisor.js';
+export { SyncClient, type SyncClientEvent, type SyncClientOptions } from './sync-client.js';
+export { SyncNode, type SyncNodeEvent, type SyncNodeOptions } from './sync-node.js';
+// Server, client, node
+export { type NodeStatus, SyncServer, type SyncServerEvent, type SyncServerOptions } from './sync-server.js';
+export { tokensMatch } from './token.js';
+export { listenWs, type WsListener, type WsListenOptions, wsConnection, wsConnector } from './ws-transport.js';

@@ -1,4 +1,4 @@
-import { FormatError } from '@syncap/core';
+import { SyncapError } from '@syncap/core';
 import { z } from 'zod';
 
 /**
@@ -102,13 +102,13 @@ export const serverMessageSchema = z.union([
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 
-/** A message that failed validation; `code` says how the connection should end. */
-export class ProtocolError extends FormatError {
+/** A message that failed validation or broke the protocol; `closeCode` says how the connection ends. */
+export class ProtocolError extends SyncapError {
   constructor(
     message: string,
     readonly closeCode: number,
   ) {
-    super(message);
+    super(closeCode === CloseCodes.unauthorized ? 'E_UNAUTHORIZED' : 'E_PROTOCOL', message);
   }
 }
 

@@ -1,16 +1,17 @@
 import {
   type Clock,
+  type ErrorSink,
+  errorMessage,
   type FrameGroup,
   formatInstantNs,
+  frameTimes,
   Listeners,
   parseInstantNs,
   type Random,
-  RingQueue,
-  systemRandom,
-  systemTimers,
   type Timers,
   type Unsubscribe,
 } from '@syncap/core';
+import { RingQueue } from '@syncap/core/internal';
 import type { Connector, MessageConnection } from './message-connection.js';
 import { OffsetEstimator, offsetFromTimestamps } from './ntp-offset.js';
 import {
@@ -32,8 +33,17 @@ export interface SyncClientOptions {
   readonly cameras: readonly { id: string; fps: number }[];
   /** The node's rig timebase (PTP-disciplined), for the channel offset check. */
   readonly clock: Clock;
-  readonly timers?: Timers;
-  readonly random?: Random;
+  /** Timers for batching, heartbeats and reconnects (the host's, or virtual ones). */
+  readonly timers: Timers;
+  /** Randomness for the reconnect jitter. */
+  readonly random: Random;
+  /**
+   * Names this run of the node process: report ids restart with it, so the server forgets
+   * a session it has not seen. Must differ on every process start (@syncap/host randomSessionId).
+   */
+  readonly session: string;
+  /** Where errors thrown by event and command listeners go. */
+  readonly onListenerError?: ErrorSink;
   /** Group reports kept while the server is away; past this the oldest are dropped and counted. Default 10 000. */
   readonly backlogCapacity?: number;
   /** How often queued reports are sent, ms. Default 50. */
@@ -81,8 +91,8 @@ export class SyncClient {
   private pingId = 0;
   private readonly pings = new Map<number, bigint>();
   private readonly offsets = new OffsetEstimator();
-  private readonly commands = new Listeners<AdjustCommand>();
-  private readonly events = new Listeners<SyncClientEvent>();
+  private readonly commands: Listeners<AdjustCommand>;
+  private readonly events: Listeners<SyncClientEvent>;
   private attempt = 0;
   private running = false;
   private timersSet: unknown[] = [];
@@ -96,9 +106,11 @@ export class SyncClient {
   private readonly session: string;
 
   constructor(private readonly options: SyncClientOptions) {
-    this.timers = options.timers ?? systemTimers;
-    this.random = options.random ?? systemRandom;
-    this.session = Math.floor(this.random.next() * 2 ** 48).toString(36);
+    this.timers = options.timers;
+    this.random = options.random;
+    this.session = options.session;
+    this.commands = new Listeners(options.onListenerError);
+    this.events = new Listeners(options.onListenerError);
     this.capacity = options.backlogCapacity ?? 10_000;
   }
 
@@ -128,14 +140,7 @@ export class SyncClient {
 
   /** Queues a group's metadata for the server. Never blocks; never throws. */
   reportGroup(group: FrameGroup): void {
-    const frames: GroupReport['frames'] = {};
-    for (const [cam, f] of group.frames) frames[cam] = { seq: f.seq, t: formatInstantNs(f.rigTimeNs) };
-    this.enqueue({ id: this.reportsMade, t: formatInstantNs(group.timeNs), spanNs: group.spanNs, frames });
-  }
-
-  /** Queues an already-built report (its id is replaced by the client's own sequence). */
-  reportRaw(report: Omit<GroupReport, 'id'>): void {
-    this.enqueue({ ...report, id: this.reportsMade });
+    this.enqueue({ id: this.reportsMade, t: formatInstantNs(group.timeNs), spanNs: group.spanNs, frames: frameTimes(group.frames.values()) });
   }
 
   reportPtp(status: { state: PtpState; offsetNs?: number; rmsNs?: number; freqPpb?: number; pathDelayNs?: number }): void {
@@ -191,7 +196,7 @@ export class SyncClient {
       connection = await this.options.connect();
     } catch (error) {
       const retryInMs = this.nextBackoff();
-      this.events.emit({ type: 'connect-failed', error: (error as Error).message, retryInMs });
+      this.events.emit({ type: 'connect-failed', error: errorMessage(error), retryInMs });
       this.later(retryInMs, () => void this.dial());
       return;
     }
@@ -234,7 +239,7 @@ export class SyncClient {
     try {
       message = decodeMessage(text, serverMessageSchema);
     } catch (error) {
-      this.events.emit({ type: 'server-error', code: 'E_FORMAT', message: (error as Error).message });
+      this.events.emit({ type: 'server-error', code: 'E_PROTOCOL', message: errorMessage(error) });
       return;
     }
     switch (message.type) {

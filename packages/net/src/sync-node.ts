@@ -2,14 +2,16 @@ import {
   type CameraDevice,
   type ClockMapper,
   type ClockSample,
+  type ErrorSink,
+  errorMessage,
   type Frame,
   type FrameGroup,
   Listeners,
   PhaseLock,
   type PhaseLockOptions,
   type PolicyConfig,
+  periodNsFromFps,
   SyncCaptureManager,
-  systemTimers,
   type Timers,
   type Unsubscribe,
 } from '@syncap/core';
@@ -30,7 +32,10 @@ export interface SyncNodeOptions {
   readonly sampleEveryMs?: number;
   /** Monotonic clock (the devices' timebase). */
   readonly monotonic: { nowNs(): bigint };
-  readonly timers?: Timers;
+  /** Timers for clock sampling and the manager (the host's, or virtual ones). */
+  readonly timers: Timers;
+  /** Where errors thrown by event listeners go. */
+  readonly onListenerError?: ErrorSink;
   /** Report to this server link; omit to run stand-alone. */
   readonly client?: SyncClient;
   /** Lock camera phase to the rig grid. Default on (tolerance 100 µs); false turns it off. */
@@ -65,7 +70,7 @@ export type SyncNodeEvent =
 export class SyncNode {
   readonly manager: SyncCaptureManager;
   private readonly locks = new Map<string, PhaseLock>();
-  private readonly events = new Listeners<SyncNodeEvent>();
+  private readonly events: Listeners<SyncNodeEvent>;
   private readonly timers: Timers;
   private sampleHandle: unknown;
   private running = false;
@@ -74,16 +79,20 @@ export class SyncNode {
   deliveryDelayNs = 0;
 
   constructor(private readonly options: SyncNodeOptions) {
-    this.timers = options.timers ?? systemTimers;
+    this.timers = options.timers;
+    this.events = new Listeners(options.onListenerError);
+    // The manager's clock is the rig clock; its start and relock instants reach the cameras
+    // through the mapper (rig → monotonic), and each frame comes back through it (monotonic → rig).
     this.manager = new SyncCaptureManager({
       policy: options.policy ?? { name: 'window', toleranceNs: 1_000_000 },
       clock: { nowNs: () => this.rigNow() },
+      timebase: { mapFrame: (frame) => this.onFrame(frame), toDeviceNs: (rigNs) => options.mapper.toMonotonic(rigNs) },
       timers: this.timers,
-      mapFrame: (frame) => this.onFrame(frame),
+      onListenerError: options.onListenerError,
     });
     for (const { device, fps } of options.cameras) {
       this.manager.addCamera(device, { fps });
-      if (options.phaseLock !== false) this.locks.set(device.id, new PhaseLock({ periodNs: 1e9 / fps, ...options.phaseLock }));
+      if (options.phaseLock !== false) this.locks.set(device.id, new PhaseLock({ periodNs: periodNsFromFps(fps), ...options.phaseLock }));
     }
     options.client?.onCommand((command) => this.applyCommand(command));
     this.manager.onEvent((e) => {
@@ -115,7 +124,7 @@ export class SyncNode {
     const atRig = first ? first.firstStart(this.rigNow()) : this.rigNow() + 50_000_000n;
     for (const l of this.locks.values()) l.started(0);
     try {
-      await this.manager.start({ atNs: this.options.mapper.toMonotonic(atRig) });
+      await this.manager.start({ atNs: atRig });
     } catch (error) {
       this.running = false;
       throw error;
@@ -165,7 +174,7 @@ export class SyncNode {
       if (!this.running) return;
       await device.start({ atNs: this.options.mapper.toMonotonic(atRigNs) });
     } catch (error) {
-      this.events.emit({ type: 'camera-error', cameraId, message: error instanceof Error ? error.message : String(error) });
+      this.events.emit({ type: 'camera-error', cameraId, message: errorMessage(error) });
     }
   }
 
@@ -219,7 +228,7 @@ export class SyncNode {
       } catch (error) {
         // The application's bug must not stop capture or reporting: say it, free the buffers, go on.
         group.release();
-        this.events.emit({ type: 'consumer-error', groupId: group.id, message: error instanceof Error ? error.message : String(error) });
+        this.events.emit({ type: 'consumer-error', groupId: group.id, message: errorMessage(error) });
       }
     }
   }

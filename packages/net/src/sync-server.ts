@@ -3,6 +3,8 @@ import {
   type Clock,
   createPolicy,
   type DiscardReason,
+  type ErrorSink,
+  errorMessage,
   type FrameGroup,
   type GroupingPolicy,
   Listeners,
@@ -11,13 +13,14 @@ import {
   NS_PER_S,
   type PolicyConfig,
   parseInstantNs,
+  periodNsFromFps,
   phaseOfNs,
-  systemTimers,
   type Timers,
   timingFrame,
   type Unsubscribe,
   wrapPhaseNs,
 } from '@syncap/core';
+import { globalCameraId } from './camera-id.js';
 import type { MessageConnection } from './message-connection.js';
 import {
   type AdjustCommand,
@@ -39,7 +42,8 @@ export interface SyncServerOptions {
   readonly token: string;
   /** The rig timebase (PTP-disciplined realtime, or the server's own clock as the fallback). */
   readonly clock: Clock;
-  readonly timers?: Timers;
+  /** Timers for idle deadlines and the policy tick (the host's, or virtual ones). */
+  readonly timers: Timers;
   /** How global groups are formed across nodes. Default: window, 1 ms tolerance, 1 s max wait (node reports arrive in batches). */
   readonly policy?: PolicyConfig;
   /**
@@ -61,6 +65,8 @@ export interface SyncServerOptions {
   readonly idleTimeoutMs?: number;
   /** Channel-offset disagreement with a node's PTP claim that flags it, ns. Default 1 ms. */
   readonly ptpDisagreementNs?: number;
+  /** Where errors thrown by event listeners go. */
+  readonly onListenerError?: ErrorSink;
   /** The status log: connections, rejections, reference changes, adjustments. */
   readonly log?: (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>) => void;
 }
@@ -137,7 +143,7 @@ const PTP_RANK: Record<PtpState, number> = { master: 0, slave: 1, uncalibrated: 
  */
 export class SyncServer {
   private readonly nodes = new Map<string, NodeState>();
-  private readonly events = new Listeners<SyncServerEvent>();
+  private readonly events: Listeners<SyncServerEvent>;
   private readonly timers: Timers;
   private policy: GroupingPolicy | undefined;
   private policyCameras: string[] = [];
@@ -152,7 +158,8 @@ export class SyncServer {
   readonly counters = { globalGroups: 0, incompleteGlobalGroups: 0, framesReported: 0, discarded: {} as Partial<Record<DiscardReason, number>>, rejected: 0 };
 
   constructor(private readonly options: SyncServerOptions) {
-    this.timers = options.timers ?? systemTimers;
+    this.timers = options.timers;
+    this.events = new Listeners(options.onListenerError);
     this.policyConfig = options.policy ?? { name: 'window', toleranceNs: 1_000_000, maxWaitNs: NS_PER_S };
     const log = options.log;
     if (log) {
@@ -219,7 +226,7 @@ export class SyncServer {
         }
       } catch (error) {
         if (error instanceof ProtocolError) reject(error.closeCode, error.message);
-        else reject(CloseCodes.protocol, `internal error handling a message: ${(error as Error).message}`);
+        else reject(CloseCodes.protocol, `internal error handling a message: ${errorMessage(error)}`);
       }
     });
     connection.onClose((code, reason) => {
@@ -265,7 +272,7 @@ export class SyncServer {
         remote: connection.remote,
         cameras: hello.cameras,
         cameraIds: new Set(hello.cameras.map((c) => c.id)),
-        periodNs: NS_PER_S / hello.cameras[0]!.fps,
+        periodNs: periodNsFromFps(hello.cameras[0]!.fps),
         lastBatch: -1,
         lastAckedBatch: -1,
         lastAckMs: 0,
@@ -286,7 +293,7 @@ export class SyncServer {
       node.remote = connection.remote;
       node.cameras = hello.cameras;
       node.cameraIds = new Set(hello.cameras.map((c) => c.id));
-      node.periodNs = NS_PER_S / hello.cameras[0]!.fps;
+      node.periodNs = periodNsFromFps(hello.cameras[0]!.fps);
       node.lastBatch = -1; // batch numbers are per connection
       node.lastAckedBatch = -1;
       if (hello.session !== node.session) {
@@ -329,7 +336,7 @@ export class SyncServer {
       for (const [cam, f] of Object.entries(g.frames)) {
         if (!node.cameraIds.has(cam)) throw new ProtocolError(`group ${g.id} names camera "${cam}", which the node did not announce`, CloseCodes.protocol);
         this.counters.framesReported++;
-        const frame = timingFrame(`${node.nodeId}/${cam}`, f.seq, parseInstantNs(f.t));
+        const frame = timingFrame(globalCameraId(node.nodeId, cam), f.seq, parseInstantNs(f.t));
         // Global groups come out in time order, across policy restarts too (a node joined with a backlog).
         if (this.floorNs !== undefined && frame.rigTimeNs <= this.floorNs) this.discard(frame.cameraId, frame.seq, frame.rigTimeNs, 'late');
         else this.policy!.push(frame);
@@ -347,7 +354,7 @@ export class SyncServer {
   }
 
   private ensurePolicyCovers(): void {
-    const cameras = [...this.nodes.values()].flatMap((n) => n.cameras.map((c) => ({ id: `${n.nodeId}/${c.id}`, fps: c.fps })));
+    const cameras = [...this.nodes.values()].flatMap((n) => n.cameras.map((c) => ({ id: globalCameraId(n.nodeId, c.id), fps: c.fps })));
     const ids = cameras.map((c) => c.id);
     if (ids.length === this.policyCameras.length && ids.every((id, i) => id === this.policyCameras[i])) return;
     // The camera set changed (a node joined): finish what the old policy holds, start a new one.

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import FakeTimers from '@sinonjs/fake-timers';
 import { FrameGroup, timingFrame } from '@syncap/core';
+import { hostRandom, hostTimers, randomSessionId } from '@syncap/host';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SyncClient } from './sync-client.js';
 import { SyncServer } from './sync-server.js';
@@ -69,7 +70,7 @@ describe('SyncServer and SyncClient over real WebSockets on 127.0.0.1 (fake time
   const clients: SyncClient[] = [];
 
   async function startServer(atPort = 0) {
-    server = new SyncServer({ token: TOKEN, clock: rigClock, policy: { name: 'window', toleranceNs: 1_000_000, maxWaitNs: 100_000_000 } });
+    server = new SyncServer({ token: TOKEN, clock: rigClock, timers: hostTimers, policy: { name: 'window', toleranceNs: 1_000_000, maxWaitNs: 100_000_000 } });
     listener = await listenWs((c) => server!.accept(c), { host: '127.0.0.1', port: atPort });
     port = listener.port;
   }
@@ -80,7 +81,17 @@ describe('SyncServer and SyncClient over real WebSockets on 127.0.0.1 (fake time
     listener = undefined;
   }
   function client(url: string, options: Partial<ConstructorParameters<typeof SyncClient>[0]> = {}) {
-    const c = new SyncClient({ connect: wsConnector(url), nodeId: 'node-a', token: TOKEN, cameras: [{ id: 'c0', fps: 30 }], clock: rigClock, ...options });
+    const c = new SyncClient({
+      connect: wsConnector(url),
+      nodeId: 'node-a',
+      token: TOKEN,
+      cameras: [{ id: 'c0', fps: 30 }],
+      clock: rigClock,
+      timers: hostTimers,
+      random: hostRandom,
+      session: randomSessionId(),
+      ...options,
+    });
     clients.push(c);
     return c;
   }

@@ -139,7 +139,7 @@ export class SimCamera implements CameraDevice {
   }
 
   async open(): Promise<void> {
-    if (this.o.failOpen) throw new DeviceError('E_NODEV', this.id, this.o.failOpen);
+    if (this.o.failOpen) throw new DeviceError('E_NO_DEVICE', this.id, this.o.failOpen);
     if (this.state !== 'closed') return;
     this.state = 'open';
     this.infoValue = {
@@ -154,7 +154,7 @@ export class SimCamera implements CameraDevice {
 
   async start(options: StartOptions = {}): Promise<StartResult> {
     if (this.state === 'closed') throw new StateError(`camera ${this.id}: start() before open()`);
-    if (this.state === 'lost') throw new DeviceError('E_NODEV', this.id, 'device is disconnected; reconnect it before starting');
+    if (this.state === 'lost') throw new DeviceError('E_DEVICE_LOST', this.id, 'device is disconnected; reconnect it before starting');
     if (this.state === 'streaming') await this.stop();
     const nowHost = this.clock.hostFromTrue(this.scheduler.nowNs);
     const atHost = options.atNs !== undefined && options.atNs > nowHost ? options.atNs : nowHost;
@@ -193,7 +193,7 @@ export class SimCamera implements CameraDevice {
       this.next = undefined;
     }
     this.state = 'lost';
-    this.eventListeners.emit({ type: 'lost', cameraId: this.id, error: new DeviceError('E_LOST', this.id, 'device disconnected') });
+    this.eventListeners.emit({ type: 'lost', cameraId: this.id, error: new DeviceError('E_DEVICE_LOST', this.id, 'device disconnected') });
   }
 
   /** Plugged back in: a `reconnected` event; the device is open and must be started again. */

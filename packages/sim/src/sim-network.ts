@@ -1,3 +1,4 @@
+import { StateError } from '@syncap/core';
 import type { SeededRandom } from './seeded-random.js';
 import type { SimScheduler } from './sim-scheduler.js';
 
@@ -73,7 +74,7 @@ export class SimNetwork {
     return (fn, from) => {
       if (this.partitioned) {
         if (this.held.length >= (this.options.maxHeldMessages ?? 100_000)) {
-          throw new Error(`SimNetwork: a partition holds more than ${this.held.length} messages; does an endpoint send without a heartbeat timeout?`);
+          throw new StateError(`SimNetwork: a partition holds more than ${this.held.length} messages; does an endpoint send without a heartbeat timeout?`);
         }
         this.counts.held++;
         this.held.push({ fn, from });

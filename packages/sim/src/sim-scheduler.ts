@@ -1,4 +1,4 @@
-import type { Clock, InstantNs, Timers } from '@syncap/core';
+import { type Clock, type InstantNs, StateError, type Timers } from '@syncap/core';
 
 interface Task {
   readonly atNs: InstantNs;
@@ -90,7 +90,7 @@ export class SimScheduler {
   /** Runs until no task is left, at most `maxTasks` (guards against self-rescheduling loops). */
   runAll(maxTasks = 10_000_000): void {
     for (let i = 0; i < maxTasks; i++) if (!this.step()) return;
-    throw new Error(`runAll: more than ${maxTasks} tasks; something reschedules forever`);
+    throw new StateError(`runAll: more than ${maxTasks} tasks; something reschedules forever`);
   }
 
   /** Lets pending promise callbacks run between virtual events (for async code under simulation). */

@@ -1,4 +1,4 @@
-import { FormatError, type Frame, FrameFlags, formatInstantNs, parseInstantNs } from '@syncap/core';
+import { type Frame, FrameFlags, formatInstantNs, ParseError, parseInstantNs } from '@syncap/core';
 import { z } from 'zod';
 
 /** Trace format v1 (DESIGN §6): JSON Lines, a header then one frame per line in arrival order. */
@@ -37,32 +37,32 @@ function parseJson(text: string, lineNo: number): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new FormatError(`trace line ${lineNo}: not JSON (${(error as Error).message})`);
+    throw new ParseError(`trace line ${lineNo}: not JSON (${(error as Error).message})`);
   }
 }
 
-/** Parses and validates the header line. Throws FormatError naming line 1. */
+/** Parses and validates the header line. Throws ParseError naming line 1. */
 export function parseTraceHeader(line: string): TraceHeader {
   const result = traceHeaderSchema.safeParse(parseJson(line, 1));
-  if (!result.success) throw new FormatError(`trace line 1: not a syncap trace v${TRACE_VERSION} header: ${describeIssues(result.error)}`);
+  if (!result.success) throw new ParseError(`trace line 1: not a syncap trace v${TRACE_VERSION} header: ${describeIssues(result.error)}`);
   const ids = new Set<string>();
   for (const c of result.data.cameras) {
-    if (ids.has(c.id)) throw new FormatError(`trace line 1: camera id "${c.id}" appears twice`);
+    if (ids.has(c.id)) throw new ParseError(`trace line 1: camera id "${c.id}" appears twice`);
     ids.add(c.id);
   }
   return result.data;
 }
 
-/** Parses one frame line into a Frame. Throws FormatError naming the line number. */
+/** Parses one frame line into a Frame. Throws ParseError naming the line number. */
 export function parseTraceFrame(line: string, lineNo: number, cameraIds: ReadonlySet<string>): Frame {
   const result = traceFrameSchema.safeParse(parseJson(line, lineNo));
-  if (!result.success) throw new FormatError(`trace line ${lineNo}: ${describeIssues(result.error)}`);
+  if (!result.success) throw new ParseError(`trace line ${lineNo}: ${describeIssues(result.error)}`);
   const r = result.data;
-  if (!cameraIds.has(r.cam)) throw new FormatError(`trace line ${lineNo}: camera "${r.cam}" is not in the header (${[...cameraIds].join(', ')})`);
+  if (!cameraIds.has(r.cam)) throw new ParseError(`trace line ${lineNo}: camera "${r.cam}" is not in the header (${[...cameraIds].join(', ')})`);
   let flags: number = FrameFlags.NONE;
   for (const name of r.flags ?? []) {
     const bit = FLAG_NAMES[name];
-    if (bit === undefined) throw new FormatError(`trace line ${lineNo}: unknown flag "${name}" (known: ${Object.keys(FLAG_NAMES).join(', ')})`);
+    if (bit === undefined) throw new ParseError(`trace line ${lineNo}: unknown flag "${name}" (known: ${Object.keys(FLAG_NAMES).join(', ')})`);
     flags |= bit;
   }
   const t = parseInstantNs(r.t);

@@ -1,4 +1,4 @@
-import { type CameraSpec, createPolicy, type DiscardReason, FormatError, type FrameGroup, type PolicyConfig } from '@syncap/core';
+import { type CameraSpec, createPolicy, type DiscardReason, type FrameGroup, ParseError, type PolicyConfig } from '@syncap/core';
 import { parseTraceFrame, parseTraceHeader, type TraceHeader } from './trace-format.js';
 
 export interface ReplayOptions {
@@ -19,7 +19,7 @@ export interface ReplaySummary {
  * Replays a trace through a policy, calling `onGroup` for each group in emission
  * order. Deterministic: the same trace and options give the same groups.
  * Lines come from any iterable (a file read line by line, or an array).
- * Throws FormatError naming the first malformed line.
+ * Throws ParseError naming the first malformed line.
  */
 export async function replayTrace(
   lines: AsyncIterable<string> | Iterable<string>,
@@ -56,7 +56,7 @@ export async function replayTrace(
     p!.push(parseTraceFrame(line, lineNo, cameraIds));
     frames++;
   }
-  if (!header || !p) throw new FormatError('trace is empty: expected a header line');
+  if (!header || !p) throw new ParseError('trace is empty: expected a header line');
   if (options.flush) p.flush();
   return { header, frames, groups, discarded, pendingFrames: p.pendingFrames };
 }

@@ -1,13 +1,13 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type CameraDevice, ConfigError, POLICY_NAMES, type PolicyConfig, SyncCaptureManager, systemTimers } from '@syncap/core';
+import { type CameraDevice, ConfigError, POLICY_NAMES, type PolicyConfig, parsePolicyConfig, SyncCaptureManager, type Timers } from '@syncap/core';
+import { collect, positiveInt, positiveNumber, RealtimePacer } from '@syncap/harness';
+import { hostTimers, jsRealtimeSample, monotonicClock, stderrErrorSink } from '@syncap/host';
 import { SeededRandom, SimCamera, SimScheduler, TraceRecorder } from '@syncap/sim';
 import { Command, Option } from 'commander';
 import { parseCameraSpec } from '../camera-spec.js';
-import { positiveInt, positiveNumber } from '../cli-options.js';
 import { McapRecorder } from '../mcap-recorder.js';
-import { RealtimePacer } from '../realtime-pacer.js';
-import { loadRigConfig, policyOf } from '../rig-config.js';
+import { loadRigConfig } from '../rig-config.js';
 
 interface CaptureFlags {
   config?: string;
@@ -34,7 +34,7 @@ export function captureCommand(): Command {
   return new Command('capture')
     .description('capture from local cameras in sync: groups, live stats, optional MCAP recording and timestamp trace')
     .option('--config <rig.yaml>', 'rig config (cameras, policy, recording); see examples/rig.yaml')
-    .option('--camera <spec>', 'a V4L2 camera: /dev/videoN[:WxH@fps[:FOURCC]] (repeatable)', (v: string, prev: string[] = []) => [...prev, v], [] as string[])
+    .option('--camera <spec>', 'a V4L2 camera: /dev/videoN[:WxH@fps[:FOURCC]] (repeatable)', collect, [] as string[])
     .option('--simulate <n>', 'N simulated cameras instead of V4L2 devices (try it without hardware)', positiveInt('--simulate'))
     .addOption(new Option('--policy <name>', "grouping policy (default: the config's, else hybrid)").choices([...POLICY_NAMES]))
     .option('--duration <s>', 'stop after this many seconds', positiveNumber('--duration'))
@@ -50,17 +50,13 @@ export function captureCommand(): Command {
       const config = flags.config ? loadRigConfig(flags.config) : undefined;
       const sources = [flags.config ? 1 : 0, flags.camera.length > 0 ? 1 : 0, flags.simulate ? 1 : 0].reduce((a, b) => a + b, 0);
       if (sources !== 1) throw new ConfigError('give exactly one of --config <rig.yaml>, --camera <spec> …, or --simulate <n>');
-      const policy: PolicyConfig = flags.policy ? ({ name: flags.policy } as PolicyConfig) : config ? policyOf(config) : { name: 'hybrid' };
+      const policy: PolicyConfig = flags.policy ? parsePolicyConfig({ name: flags.policy }, '--policy') : (config?.policy ?? { name: 'hybrid' });
 
       let pacer: RealtimePacer | undefined;
       // The clock channel: on one host the rig timebase is CLOCK_MONOTONIC; REALTIME is sampled next to it.
-      let sampleClock: () => { monotonicNs: bigint; offsetNs: bigint; uncertaintyNs: number } = () => ({
-        monotonicNs: process.hrtime.bigint(),
-        offsetNs: BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint(),
-        uncertaintyNs: 500_000,
-      });
-      let clock = { nowNs: () => process.hrtime.bigint() };
-      let timers = systemTimers;
+      let sampleClock: () => { monotonicNs: bigint; offsetNs: bigint; uncertaintyNs: number } = jsRealtimeSample;
+      let clock = monotonicClock;
+      let timers: Timers = hostTimers;
       let cameras: CameraSetup[];
       const simulated = flags.simulate ?? (config?.cameras.every((c) => c.simulate) ? config.cameras.length : undefined);
       if (simulated) {
@@ -103,7 +99,7 @@ export function captureCommand(): Command {
         };
       }
 
-      const manager = new SyncCaptureManager({ policy, clock, timers });
+      const manager = new SyncCaptureManager({ policy, clock, timers, onListenerError: stderrErrorSink('syncap-node capture') });
       for (const c of cameras) manager.addCamera(c.device, { fps: c.fps });
       let trace: TraceRecorder | undefined;
       let traceStream: ReturnType<typeof createWriteStream> | undefined;

@@ -2,13 +2,16 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ClockMapper, ConfigError, type FrameGroup } from '@syncap/core';
+import { addRigFlags, collect, positiveInt, positiveNumber, RealtimeSimNodes, type RigFlag, rigSpec, rigSpecFromFlags } from '@syncap/harness';
+import { hostRandom, hostTimers, randomSessionId, stderrErrorSink } from '@syncap/host';
 import { PtpSupervisor, SyncClient, SyncNode, wsConnector } from '@syncap/net';
 import { Command } from 'commander';
 import { parseCameraSpec } from '../camera-spec.js';
-import { nonNegativeInt, positiveInt, positiveNumber, probability } from '../cli-options.js';
 import { McapRecorder } from '../mcap-recorder.js';
-import { RealtimeSimNodes } from '../realtime-rig.js';
 import { loadRigConfig } from '../rig-config.js';
+
+/** The rig flags `join --simulate` takes (hosts is 1; cameras is --simulate's N). */
+const RIG_FLAGS: readonly RigFlag[] = ['fps', 'seed', 'ptpNoiseNs', 'ppm', 'jitterNs', 'dropRate', 'phaseToleranceNs', 'phaseLock'];
 
 interface JoinFlags {
   config?: string;
@@ -18,10 +21,6 @@ interface JoinFlags {
   camera: string[];
   simulate?: number;
   fps: number;
-  seed: number;
-  ptpNoiseNs: number;
-  ppm: number;
-  dropRate: number;
   phaseLock: boolean;
   phaseToleranceNs: number;
   durationS?: number;
@@ -33,7 +32,9 @@ interface JoinFlags {
  * without hardware). Keeps capturing while the server is away.
  */
 export function joinCommand(): Command {
-  return new Command('join')
+  const command = new Command('join');
+  addRigFlags(command, RIG_FLAGS);
+  return command
     .description('capture and report to a sync server (phase lock on); keeps capturing while the server is away')
     .argument('[url]', "the server, ws://host:8888 (default: the config's server)")
     .option('--config <rig.yaml>', 'rig config: cameras, server, token, PTP (interface, role, timestamping)')
@@ -46,15 +47,8 @@ export function joinCommand(): Command {
         .replace(/[^A-Za-z0-9._:-]/g, '-')
         .slice(0, 64),
     )
-    .option('--camera <spec>', 'a V4L2 camera: /dev/videoN[:WxH@fps[:FOURCC]] (repeatable)', (v: string, prev: string[] = []) => [...prev, v], [] as string[])
-    .option('--simulate <n>', 'use N simulated cameras instead of V4L2 devices', positiveInt('--simulate'))
-    .option('--fps <fps>', 'frame rate of simulated cameras', positiveNumber('--fps'), 30)
-    .option('--seed <n>', 'seed of the simulated cameras and clocks', nonNegativeInt('--seed'), 1)
-    .option('--ptp-noise-ns <ns>', 'simulated PTP noise, rms', nonNegativeInt('--ptp-noise-ns'), 2000)
-    .option('--ppm <ppm>', 'simulated oscillator errors within ± this', positiveNumber('--ppm'), 20)
-    .option('--drop-rate <p>', 'simulated frame loss probability', probability('--drop-rate'), 0)
-    .option('--phase-tolerance-ns <ns>', 'phase-lock tolerance', positiveInt('--phase-tolerance-ns'), 100_000)
-    .option('--no-phase-lock', 'do not lock camera phase to the grid')
+    .option('--camera <spec>', 'a V4L2 camera: /dev/videoN[:WxH@fps[:FOURCC]] (repeatable)', collect, [] as string[])
+    .option('--simulate <n>', 'use N simulated cameras instead of V4L2 devices (the rig flags above shape them)', positiveInt('--simulate'))
     .option('--duration-s <s>', 'stop after this many seconds (default: until Ctrl-C)', positiveNumber('--duration-s'))
     .action(async (urlArg: string | undefined, flags: JoinFlags) => {
       const config = flags.config ? loadRigConfig(flags.config) : undefined;
@@ -99,15 +93,7 @@ export function joinCommand(): Command {
         const rig = new RealtimeSimNodes({
           url,
           token,
-          hosts: 1,
-          cameras: simulate,
-          fps: flags.fps,
-          seed: flags.seed,
-          ptpNoiseNs: flags.ptpNoiseNs,
-          ppm: flags.ppm,
-          jitterNs: 0,
-          dropRate: flags.dropRate,
-          phaseLock: flags.phaseLock,
+          spec: rigSpec({ ...rigSpecFromFlags(flags as unknown as Record<string, unknown>, RIG_FLAGS), hosts: 1, cameras: simulate }),
           nodeId: flags.nodeId,
           onGroup: recordGroup,
         });
@@ -125,12 +111,17 @@ export function joinCommand(): Command {
           : flags.camera.map((c, i) => parseCameraSpec(c, `cam${i}`));
         const cameras = specs.map((s) => ({ device: new native.V4l2Camera(s.path, s.options), fps: s.options.fps ?? 30 }));
         const clock = { nowNs: () => native.monotonicNowNs() };
+        const onListenerError = stderrErrorSink(nodeId);
         const client = new SyncClient({
           connect: wsConnector(url),
           nodeId: flags.nodeId,
           token,
           cameras: cameras.map((c) => ({ id: c.device.id, fps: c.fps })),
           clock: { nowNs: () => native.monotonicNowNs() + native.sampleClocks(4).realtimeOffsetNs },
+          timers: hostTimers,
+          random: hostRandom,
+          session: randomSessionId(),
+          onListenerError,
         });
         link = client;
         const node = new SyncNode({
@@ -143,6 +134,8 @@ export function joinCommand(): Command {
           },
           sampleEveryMs: 100,
           monotonic: clock,
+          timers: hostTimers,
+          onListenerError,
           client,
           phaseLock: flags.phaseLock ? { toleranceNs: flags.phaseToleranceNs } : false,
           onGroup: recordGroup,
@@ -156,6 +149,8 @@ export function joinCommand(): Command {
             timestamping: config.ptp.timestamping,
             transport: config.ptp.transport,
             phc2sys: config.ptp.role === 'slave' && config.ptp.timestamping === 'hardware',
+            timers: hostTimers,
+            onListenerError,
           });
           ptp.onEvent((e) => {
             if (e.type === 'error') process.stderr.write(`${nodeId}: ${e.error.message}\n`);

@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { ConfigError, isPolicyName, POLICY_NAMES, type PolicyConfig, type PolicyName } from '@syncap/core';
+import { ConfigError, isPolicyName, POLICY_NAMES, type PolicyConfig, type PolicyName, parsePolicyConfig } from '@syncap/core';
+import { keyedNonNegativeInt, nonNegativeInt, positiveInt } from '@syncap/harness';
 import { replayTrace } from '@syncap/sim';
 import { Command, Option } from 'commander';
-import { keyedNonNegativeInt, nonNegativeInt, positiveInt } from '../cli-options.js';
 import { LineWriter } from '../line-writer.js';
 
 interface ReplayFlags {
@@ -50,12 +50,9 @@ export function policyConfigFromFlags(flags: ReplayFlags): PolicyConfig {
   }
   const { policy, flush, ...options } = flags;
   void flush;
-  const clean = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-  if (policy === 'barrier' && clean.queueSize !== undefined) {
-    clean.maxPendingGroups = clean.queueSize;
-    delete clean.queueSize;
-  }
-  return { name: policy, ...clean } as PolicyConfig;
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  // The one policy schema checks values and maps flag names (barrier's --queue-size is maxPendingGroups).
+  return parsePolicyConfig({ name: policy, ...given }, 'replay flags');
 }
 
 export function replayCommand(): Command {

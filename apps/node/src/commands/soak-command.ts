@@ -1,8 +1,8 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, openSync } from 'node:fs';
+import { SyncapError } from '@syncap/core';
+import { addRigFlags, positiveNumber, type RigFlag, rigSpecFromFlags, runSoak } from '@syncap/harness';
 import { FAULT_KINDS, type FaultKind } from '@syncap/sim';
 import { Command, InvalidArgumentError } from 'commander';
-import { nonNegativeInt, positiveInt, positiveNumber } from '../cli-options.js';
-import { runSoak } from '../soak/soak-campaign.js';
 
 interface SoakFlags {
   seed?: number;
@@ -17,22 +17,27 @@ interface SoakFlags {
   stopOnViolation?: boolean;
 }
 
+const RIG_FLAGS: readonly RigFlag[] = ['hosts', 'cameras', 'fps'];
+
 function faultKinds(value: string): FaultKind[] {
   const kinds = value.split(',').map((k) => k.trim());
   for (const k of kinds) {
-    if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new InvalidArgumentError(`unknown fault kind "${k}"; kinds: ${FAULT_KINDS.join(', ')}`);
+    if (!(FAULT_KINDS as readonly string[]).includes(k))
+      throw new InvalidArgumentError(`unknown fault kind "${k.slice(0, 40)}"; kinds: ${FAULT_KINDS.join(', ')}`);
   }
   return kinds as FaultKind[];
 }
 
+/** `syncap-node soak`: the whole rig on virtual time under faults drawn from a seed, invariants checked as it runs. */
 export function soakCommand(): Command {
-  return new Command('soak')
-    .description('run the whole rig on virtual time under faults drawn from a seed, checking the invariants continuously')
-    .option('--seed <n>', 'seed: one seed determines the whole run, faults included (default: a random one, printed)', nonNegativeInt('--seed'))
+  const command = new Command('soak').description('run the whole rig on virtual time under faults drawn from a seed, checking the invariants continuously');
+  // The seed is the rig flag's, but without a default: a run without --seed explores a random one (printed).
+  command.option('--seed <n>', 'seed: one seed determines the whole run, faults included (default: a random one, printed)', (v) => {
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new InvalidArgumentError(`--seed takes a non-negative integer, got "${v.slice(0, 40)}"`);
+    return Number(v);
+  });
+  addRigFlags(command, RIG_FLAGS)
     .option('--hours <h>', 'virtual hours to run', positiveNumber('--hours'), 1)
-    .option('--hosts <n>', 'hosts (nodes)', positiveInt('--hosts'), 3)
-    .option('--cameras <n>', 'cameras per host', positiveInt('--cameras'), 2)
-    .option('--fps <fps>', 'frame rate', positiveNumber('--fps'), 30)
     .option('--fault-every-s <s>', 'mean virtual time between faults', positiveNumber('--fault-every-s'), 120)
     .option('--faults <kinds>', `comma-separated fault kinds to inject (default: all): ${FAULT_KINDS.join(', ')}`, faultKinds)
     .option('--recovery-bound-s <s>', 'time the rig has to recover to lock after a fault, before clock slewing', positiveNumber('--recovery-bound-s'), 30)
@@ -55,13 +60,10 @@ export function soakCommand(): Command {
       process.stdout.write(`SEED=${seed}\n`);
       const gc = (globalThis as { gc?: () => void }).gc;
       if (!gc) process.stderr.write('syncap-node soak: heap not checked: run Node with --expose-gc (npm run soak does)\n');
-      const events = flags.events ? createWriteStream(flags.events) : undefined;
+      const events = flags.events ? createWriteStream('', { fd: openOrFail(flags.events) }) : undefined;
       const summary = await runSoak({
-        seed,
+        spec: { ...rigSpecFromFlags(flags as unknown as Record<string, unknown>, RIG_FLAGS), seed },
         hours: flags.hours,
-        hosts: flags.hosts,
-        cameras: flags.cameras,
-        fps: flags.fps,
         faultEveryS: flags.faultEveryS,
         faultKinds: flags.faults,
         recoveryBoundS: flags.recoveryBoundS,
@@ -99,4 +101,14 @@ export function soakCommand(): Command {
       }
       process.stdout.write(`${JSON.stringify(summary)}\n`);
     });
+  return command;
+}
+
+/** Opens the events file before the run starts, so a bad path fails at once with its reason. */
+function openOrFail(path: string): number {
+  try {
+    return openSync(path, 'w');
+  } catch (error) {
+    throw new SyncapError('E_IO', `--events ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (error as Error).message}`);
+  }
 }

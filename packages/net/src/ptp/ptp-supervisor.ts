@@ -2,7 +2,7 @@ import { type ChildProcess, execFile, spawn as nodeSpawn } from 'node:child_proc
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ConfigError, Listeners, SyncapError, systemTimers, type Timers, type Unsubscribe } from '@syncap/core';
+import { ConfigError, type ErrorCode, type ErrorSink, Listeners, SyncapError, type Timers, type Unsubscribe } from '@syncap/core';
 import type { PtpState } from '../protocol.js';
 import { LineSplitter, type PtpLogEvent, parsePtpLine } from './ptp-log-parser.js';
 
@@ -28,7 +28,10 @@ export interface PtpSupervisorOptions {
   readonly restart?: { readonly initialMs?: number; readonly maxMs?: number };
   /** Offsets kept for statistics. Default 64. */
   readonly window?: number;
-  readonly timers?: Timers;
+  /** Timers for restart backoff (the host's, or fake timers in tests). */
+  readonly timers: Timers;
+  /** Where errors thrown by event listeners go. */
+  readonly onListenerError?: ErrorSink;
   /** For tests: how processes are started. */
   readonly spawn?: (command: string, args: readonly string[]) => ChildProcess;
 }
@@ -53,7 +56,7 @@ export interface PtpStats {
 
 /** ptp4l or phc2sys cannot run: what is missing and how to fix it. */
 export class PtpError extends SyncapError {
-  constructor(code: string, message: string) {
+  constructor(code: Extract<ErrorCode, `E_PTP_${string}`>, message: string) {
     super(code, message);
   }
 }
@@ -77,7 +80,7 @@ const STATE_OF: Record<string, PtpState> = {
  * that dies, with backoff. Seed: `ptp_clock_sync`.
  */
 export class PtpSupervisor {
-  private readonly events = new Listeners<PtpSupervisorEvent>();
+  private readonly events: Listeners<PtpSupervisorEvent>;
   private readonly timers: Timers;
   private readonly children = new Map<string, ChildProcess>();
   private readonly offsets: number[] = [];
@@ -94,7 +97,8 @@ export class PtpSupervisor {
     if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(options.interface)) throw new ConfigError(`ptp interface "${options.interface}" is not a valid interface name`);
     if (options.netns !== undefined && !/^[A-Za-z0-9_.-]+$/.test(options.netns))
       throw new ConfigError(`netns "${options.netns}" is not a valid namespace name`);
-    this.timers = options.timers ?? systemTimers;
+    this.timers = options.timers;
+    this.events = new Listeners(options.onListenerError);
     const dir = mkdtempSync(join(tmpdir(), 'syncap-ptp-'));
     this.configPath = join(dir, 'ptp4l.conf');
     writeFileSync(this.configPath, this.configText(dir));
@@ -277,15 +281,17 @@ export class PtpSupervisor {
  * daemons it starts.
  */
 export class PtpAttachment {
-  private readonly events = new Listeners<PtpSupervisorEvent>();
+  private readonly events: Listeners<PtpSupervisorEvent>;
   private handle: unknown;
   private stateValue: PtpState = 'unknown';
   lastOffsetNs: number | undefined;
 
   constructor(
     private readonly socketPath: string,
-    private readonly options: { intervalMs?: number; pmcPath?: string; timers?: Timers } = {},
-  ) {}
+    private readonly options: { timers: Timers; intervalMs?: number; pmcPath?: string; onListenerError?: ErrorSink },
+  ) {
+    this.events = new Listeners(options.onListenerError);
+  }
 
   get state(): PtpState {
     return this.stateValue;
@@ -296,7 +302,7 @@ export class PtpAttachment {
   }
 
   start(): void {
-    const timers = this.options.timers ?? systemTimers;
+    const timers = this.options.timers;
     const poll = async () => {
       try {
         const r = await queryPmc(this.socketPath, { pmcPath: this.options.pmcPath });
@@ -307,7 +313,7 @@ export class PtpAttachment {
           this.events.emit({ type: 'state', state: r.state, previous });
         }
       } catch (error) {
-        this.events.emit({ type: 'error', error: error as SyncapError });
+        this.events.emit({ type: 'error', error: error instanceof SyncapError ? error : new PtpError('E_PTP_PMC', String(error)) });
       }
       this.handle = timers.setTimeout(() => void poll(), this.options.intervalMs ?? 1000);
     };
@@ -315,7 +321,7 @@ export class PtpAttachment {
   }
 
   stop(): void {
-    (this.options.timers ?? systemTimers).clearTimeout(this.handle);
+    this.options.timers.clearTimeout(this.handle);
   }
 }
 

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import FakeTimers from '@sinonjs/fake-timers';
+import { hostTimers } from '@syncap/host';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LineSplitter, parsePtpLine } from './ptp-log-parser.js';
 import { PtpSupervisor, type PtpSupervisorEvent, parsePmc, queryPmc } from './ptp-supervisor.js';
@@ -74,7 +75,7 @@ describe('ptp4l / phc2sys output parsing', () => {
   });
 
   it('replays a captured log through the supervisor: state and offset statistics', () => {
-    const sup = new PtpSupervisor({ role: 'slave', interface: 'eth0', freeRunning: true });
+    const sup = new PtpSupervisor({ role: 'slave', interface: 'eth0', freeRunning: true, timers: hostTimers });
     const states: string[] = [];
     sup.onEvent((e) => e.type === 'state' && states.push(e.state));
     for (const line of fixture('ptp4l-4.x-and-summaries.log').split('\n')) sup.ingest(line);
@@ -123,8 +124,8 @@ describe('ptp4l / phc2sys output parsing', () => {
   });
 
   it('a missing binary and a bad interface name are clear errors', async () => {
-    expect(() => new PtpSupervisor({ role: 'slave', interface: 'eth0; rm -rf /' })).toThrow(/not a valid interface name/);
-    const sup = new PtpSupervisor({ role: 'slave', interface: 'eth0', ptp4lPath: '/nonexistent/ptp4l' });
+    expect(() => new PtpSupervisor({ role: 'slave', interface: 'eth0; rm -rf /', timers: hostTimers })).toThrow(/not a valid interface name/);
+    const sup = new PtpSupervisor({ role: 'slave', interface: 'eth0', ptp4lPath: '/nonexistent/ptp4l', timers: hostTimers });
     const error = new Promise<PtpSupervisorEvent>((resolve) => sup.onEvent((e) => e.type === 'error' && resolve(e)));
     sup.start();
     expect(await error).toMatchObject({ type: 'error', error: { code: 'E_PTP_MISSING', message: expect.stringMatching(/not found: install linuxptp/) } });
@@ -173,8 +174,8 @@ describe.runIf(reason === null)('PtpSupervisor with real ptp4l in network namesp
       ip('-n', n, 'link', 'set', dev, 'up');
     }
     const fast = { logAnnounceInterval: -2, announceReceiptTimeout: 2, logSyncInterval: -3, logMinDelayReqInterval: -3 };
-    const master = new PtpSupervisor({ role: 'master', interface: vm, netns: ns.master, config: fast });
-    const slave = new PtpSupervisor({ role: 'slave', interface: vs, netns: ns.slave, freeRunning: true, config: fast });
+    const master = new PtpSupervisor({ role: 'master', interface: vm, netns: ns.master, config: fast, timers: hostTimers });
+    const slave = new PtpSupervisor({ role: 'slave', interface: vs, netns: ns.slave, freeRunning: true, config: fast, timers: hostTimers });
     supervisors.push(master, slave);
     const slaveStates: string[] = [];
     slave.onEvent((e) => e.type === 'state' && slaveStates.push(e.state));
@@ -202,7 +203,7 @@ describe.runIf(reason === null)('PtpSupervisor with real ptp4l in network namesp
   }, 45_000);
 
   it('a missing interface is reported as such, not restarted forever', async () => {
-    const sup = new PtpSupervisor({ role: 'slave', interface: 'nosuch0', netns: ns.slave, freeRunning: true });
+    const sup = new PtpSupervisor({ role: 'slave', interface: 'nosuch0', netns: ns.slave, freeRunning: true, timers: hostTimers });
     supervisors.push(sup);
     const error = new Promise<PtpSupervisorEvent>((resolve) => sup.onEvent((e) => e.type === 'error' && resolve(e)));
     sup.start();

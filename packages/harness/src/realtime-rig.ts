@@ -1,33 +1,29 @@
-import { NS_PER_S } from '@syncap/core';
+import { type FrameGroup, NS_PER_S } from '@syncap/core';
+import { randomSessionId } from '@syncap/host';
 import { wsConnector } from '@syncap/net';
 import { SeededRandom, SimScheduler } from '@syncap/sim';
 import { RealtimePacer } from './realtime-pacer.js';
+import type { RigSpec } from './rig-spec.js';
 import { createSimHost, type SimHost } from './sim-host.js';
 
 export interface RealtimeSimNodesOptions {
   readonly url: string;
   readonly token: string;
-  readonly hosts: number;
+  /** The rig: `spec.hosts` hosts of `spec.cameras` cameras. */
+  readonly spec: RigSpec;
   /** Index of the first host (its node id is host<index>). */
   readonly firstIndex?: number;
-  readonly cameras: number;
-  readonly fps: number;
-  readonly seed: number;
-  readonly ptpNoiseNs: number;
-  readonly ppm: number;
-  readonly jitterNs: number;
-  readonly dropRate: number;
-  readonly phaseLock: boolean;
   /** Node id override (one host only). */
   readonly nodeId?: string;
   /** Consumer of each host's local groups (recording); default: released. */
-  readonly onGroup?: (group: import('@syncap/core').FrameGroup) => void;
+  readonly onGroup?: (group: FrameGroup) => void;
 }
 
 /**
  * Simulated hosts paced to the wall clock, talking to a real server over real
  * WebSockets: the demo's nodes and `join --simulate`. Capture starts once the
- * simulated PTP has settled (3 s), as a real node waits for its clock.
+ * simulated PTP has settled (3 s), as a real node waits for its clock. Each node
+ * process gets a fresh session id, so a restarted run is never taken for the last one.
  */
 export class RealtimeSimNodes {
   /** Virtual time starts at the real-time instant: the simulated rig clocks read like this machine's. */
@@ -36,24 +32,19 @@ export class RealtimeSimNodes {
   private readonly pacer = new RealtimePacer(this.scheduler);
 
   constructor(o: RealtimeSimNodesOptions) {
-    const random = new SeededRandom(o.seed);
-    for (let h = 0; h < o.hosts; h++) {
+    const random = new SeededRandom(o.spec.seed);
+    for (let h = 0; h < o.spec.hosts; h++) {
       this.hosts.push(
         createSimHost({
           scheduler: this.scheduler,
           random,
           index: (o.firstIndex ?? 0) + h,
-          cameras: o.cameras,
-          fps: o.fps,
-          ppm: o.ppm,
-          ptpNoiseNs: o.ptpNoiseNs,
-          jitterNs: o.jitterNs,
-          dropRate: o.dropRate,
-          phaseLock: o.phaseLock,
+          spec: o.spec,
           token: o.token,
           connect: wsConnector(o.url),
           nodeId: o.nodeId,
           onGroup: o.onGroup,
+          session: randomSessionId(),
         }),
       );
     }

@@ -1,16 +1,15 @@
 import { ClockMapper, type Frame, type FrameGroup, type PolicyConfig, type Timers } from '@syncap/core';
 import { type Connector, SyncClient, SyncNode } from '@syncap/net';
 import { type HostClock, PtpServoSim, type SeededRandom, SimCamera, SimClock, type SimScheduler } from '@syncap/sim';
+import type { RigSpec } from './rig-spec.js';
 
 /** The hardware of one simulated host: what survives a crash of the node process. */
 export interface SimMachineOptions {
   readonly scheduler: SimScheduler;
   readonly random: SeededRandom;
   readonly index: number;
-  /** Oscillator errors within ± this, ppm. */
-  readonly ppm: number;
-  readonly ptpNoiseNs: number;
-  readonly timestamping?: 'software' | 'hardware';
+  /** The rig: oscillator errors (ppm), PTP noise and timestamping. */
+  readonly spec: RigSpec;
   /** linuxptp step_threshold, ns (0: never step after the first lock). Default 0. */
   readonly ptpStepThresholdNs?: number;
   /** Default host<index>. */
@@ -31,14 +30,8 @@ export interface SimMachine {
 /** The node process running on a machine: its cameras, SyncNode and SyncClient. */
 export interface SimProcessOptions {
   readonly scheduler: SimScheduler;
-  readonly cameras: number;
-  readonly fps: number;
-  readonly jitterNs?: number;
-  readonly dropRate?: number;
-  readonly startLatencyNs?: number;
-  readonly startLatencyJitterNs?: number;
-  readonly phaseLock?: boolean;
-  readonly phaseToleranceNs?: number;
+  /** The rig: cameras per host, their rate, jitter, drops and start latency, phase lock. */
+  readonly spec: RigSpec;
   /** The node's local grouping. Default: approximate (unlocked cameras on one host still pair up). */
   readonly policy?: PolicyConfig;
   /** How the node reaches the server. */
@@ -52,9 +45,14 @@ export interface SimProcessOptions {
   readonly onGroup?: (group: FrameGroup) => void | Promise<void>;
   /** Sees every mapped frame (the simulation keys ground truth by it). */
   readonly onMapped?: (raw: Frame, mapped: Frame) => void;
+  /**
+   * The node process's session id. Default: drawn from the seed (virtual-time runs replay
+   * exactly); a process paced in real time passes a fresh one per run (@syncap/host).
+   */
+  readonly session?: string;
 }
 
-export type SimHostOptions = SimMachineOptions & SimProcessOptions;
+export type SimHostOptions = Omit<SimMachineOptions, 'spec'> & SimProcessOptions;
 
 /** One simulated host of a rig: its clocks, cameras, SyncNode and SyncClient. */
 export interface SimHost {
@@ -78,7 +76,8 @@ const MAPPER_WINDOW = 3;
 export function createSimMachine(o: SimMachineOptions): SimMachine {
   const r = o.random.fork(`host${o.index}`);
   const originNs = o.scheduler.nowNs;
-  const oscillator = new SimClock(r.fork('osc'), { ppm: r.uniform(-o.ppm, o.ppm), offsetNs: r.uniform(-1e6, 1e6), wanderPpbPerSqrtS: 1, originNs });
+  const { ppm, ptpNoiseNs, timestamping } = o.spec;
+  const oscillator = new SimClock(r.fork('osc'), { ppm: r.uniform(-ppm, ppm), offsetNs: r.uniform(-1e6, 1e6), wanderPpbPerSqrtS: 1, originNs });
   // CLOCK_MONOTONIC runs on the same oscillator, from its own origin (boot).
   const bootOffset = BigInt(5e9 + o.index * 1e9);
   const monotonic: HostClock = {
@@ -87,12 +86,12 @@ export function createSimMachine(o: SimMachineOptions): SimMachine {
   };
   const rig = new PtpServoSim(r.fork('ptp'), {
     oscillator,
-    noiseRmsNs: o.ptpNoiseNs,
-    timestamping: o.timestamping ?? 'hardware',
+    noiseRmsNs: ptpNoiseNs,
+    timestamping,
     stepThresholdNs: o.ptpStepThresholdNs,
     originNs,
   });
-  return { index: o.index, nodeId: o.nodeId ?? `host${o.index}`, rig, monotonic, random: r, ppm: o.ppm };
+  return { index: o.index, nodeId: o.nodeId ?? `host${o.index}`, rig, monotonic, random: r, ppm };
 }
 
 /**
@@ -100,39 +99,42 @@ export function createSimMachine(o: SimMachineOptions): SimMachine {
  * errors, and the real SyncNode and SyncClient. Capture starts with `host.node.start()`.
  */
 export function startSimProcess(machine: SimMachine, o: SimProcessOptions): SimHost {
-  const { scheduler } = o;
+  const { scheduler, spec } = o;
   const r = machine.random;
   const timers = o.timers ?? scheduler.timers;
   const incarnation = o.incarnation ?? 0;
   const { rig, monotonic, nodeId } = machine;
-  const cameras = Array.from({ length: o.cameras }, (_, c) => {
+  const cameras = Array.from({ length: spec.cameras }, (_, c) => {
     const id = `cam${c}`;
     const cr = r.fork(id);
     // The sensor's oscillator is hardware (same every start); its other randomness is per start.
     const ppm = cr.uniform(-machine.ppm, machine.ppm);
     return new SimCamera(scheduler, incarnation === 0 ? cr : r.fork(`${id}#${incarnation}`), {
       id,
-      fps: o.fps,
+      fps: spec.fps,
       ppm,
-      jitterNs: o.jitterNs ?? 0,
-      dropRate: o.dropRate ?? 0,
-      startLatencyNs: o.startLatencyNs ?? 3_000_000,
-      startLatencyJitterNs: o.startLatencyJitterNs ?? 1_000_000,
+      jitterNs: spec.jitterNs,
+      dropRate: spec.dropRate,
+      startLatencyNs: spec.startLatencyNs,
+      startLatencyJitterNs: spec.startLatencyJitterNs,
       clock: monotonic,
     });
   });
+  const clientRandom = r.fork(incarnation === 0 ? 'client' : `client#${incarnation}`);
+  const session = o.session ?? Math.floor(clientRandom.next() * 2 ** 48).toString(36);
   const client = new SyncClient({
     connect: o.connect,
     nodeId,
     token: o.token,
-    cameras: cameras.map((c) => ({ id: c.id, fps: o.fps })),
+    cameras: cameras.map((c) => ({ id: c.id, fps: spec.fps })),
     clock: { nowNs: () => rig.hostFromTrue(scheduler.nowNs) },
     timers,
-    random: r.fork(incarnation === 0 ? 'client' : `client#${incarnation}`),
+    random: clientRandom,
+    session,
   });
   const node = new SyncNode({
     nodeId,
-    cameras: cameras.map((device) => ({ device, fps: o.fps })),
+    cameras: cameras.map((device) => ({ device, fps: spec.fps })),
     policy: o.policy ?? { name: 'approximate', queueSize: 30 },
     mapper: new RecordingMapper(MAPPER_WINDOW, o.onMapped),
     // The simulation's bracket sampler: both clocks read at one instant, 100 ns bracket.
@@ -145,7 +147,7 @@ export function startSimProcess(machine: SimMachine, o: SimProcessOptions): SimH
     monotonic: { nowNs: () => monotonic.hostFromTrue(scheduler.nowNs) },
     timers,
     client,
-    phaseLock: o.phaseLock === false ? false : { toleranceNs: o.phaseToleranceNs ?? 100_000, trim: {} },
+    phaseLock: spec.phaseLock ? { toleranceNs: spec.phaseToleranceNs, trim: {} } : false,
     onGroup: o.onGroup,
   });
   // Report the simulated PTP state as ptp4l's supervisor would: the servo's residual as the offset,

@@ -1,32 +1,15 @@
 import { type FrameGroup, NS_PER_MS, NS_PER_S, phaseOfNs } from '@syncap/core';
-import { type MessageConnection, memoryConnectionPair, type SyncNode, SyncServer } from '@syncap/net';
+import { type MessageConnection, memoryConnectionPair, type SyncNode, SyncServer, splitGlobalCameraId } from '@syncap/net';
 import { type PtpServoSim, SeededRandom, type SimCamera, SimNetwork, SimScheduler } from '@syncap/sim';
 import { build } from 'hdr-histogram-js';
+import { type RigSpec, rigSpec } from './rig-spec.js';
 import { createSimHost, type SimHost } from './sim-host.js';
 
-export interface RigSimulationOptions {
-  readonly hosts: number;
-  readonly cameras: number;
-  readonly fps: number;
-  readonly seed: number;
+/** A rig to simulate (any RigSpec field; the rest default) and for how long. */
+export type RigSimulationOptions = Partial<RigSpec> & {
+  /** Virtual seconds to run. */
   readonly durationS: number;
-  /** PTP measurement noise, rms ns. Default 1000. */
-  readonly ptpNoiseNs?: number;
-  /** Oscillator errors (host clocks and camera sensors) drawn within ± this, ppm. Default 20. */
-  readonly ppm?: number;
-  /** Camera timestamp jitter, gaussian sd, ns. Default 0. */
-  readonly jitterNs?: number;
-  readonly dropRate?: number;
-  /** Start latency after a requested start: mean and uniform ± jitter, ns. Defaults 3 ms ± 1 ms. */
-  readonly startLatencyNs?: number;
-  readonly startLatencyJitterNs?: number;
-  readonly phaseLock?: boolean;
-  /** Phase-lock tolerance, ns. Default 100 µs. */
-  readonly phaseToleranceNs?: number;
-  readonly timestamping?: 'software' | 'hardware';
-  /** Sync-channel packet loss (each loss costs a TCP retransmission). Default 0. */
-  readonly netLossRate?: number;
-}
+};
 
 export interface RigSimulationSummary {
   readonly seed: number;
@@ -67,19 +50,19 @@ function settleAfterLockNs(fps: number): number {
  * server, client and node code runs unchanged. Returns ground-truth skew statistics.
  */
 export async function runRigSimulation(options: RigSimulationOptions): Promise<RigSimulationSummary> {
+  const spec = rigSpec(options);
   const scheduler = new SimScheduler(0n);
-  const random = new SeededRandom(options.seed);
-  const ppm = options.ppm ?? 20;
+  const random = new SeededRandom(spec.seed);
   const server = new SyncServer({
     token: 'sim',
     clock: scheduler.clock,
     timers: scheduler.timers,
     // Minimal-span sets (ApproximateTime) so unlocked rigs still form groups and show their skew.
     policy: { name: 'approximate', queueSize: 30 },
-    phaseToleranceNs: options.phaseToleranceNs ?? 100_000,
+    phaseToleranceNs: spec.phaseToleranceNs,
   });
 
-  const residuals: PtpServoSim[] = [];
+  const residualOf = new Map<string, PtpServoSim>();
   const mappingError = build({ numberOfSignificantValueDigits: 3 });
   const lockError = build({ numberOfSignificantValueDigits: 3 });
   const nodes: SyncNode[] = [];
@@ -87,27 +70,17 @@ export async function runRigSimulation(options: RigSimulationOptions): Promise<R
   const truthByFrame = new Map<string, bigint>();
   let lockedAtNs: bigint | undefined;
   let restarts = 0;
-  const totalCameras = options.hosts * options.cameras;
+  const totalCameras = spec.hosts * spec.cameras;
   const locked = new Set<string>();
 
-  for (let h = 0; h < options.hosts; h++) {
-    const network = new SimNetwork(scheduler, random.fork(`host${h}`).fork('net'), { lossRate: options.netLossRate ?? 0 });
+  for (let h = 0; h < spec.hosts; h++) {
+    const network = new SimNetwork(scheduler, random.fork(`host${h}`).fork('net'), { lossRate: spec.netLoss });
     let host: SimHost | undefined;
     host = createSimHost({
       scheduler,
       random,
       index: h,
-      cameras: options.cameras,
-      fps: options.fps,
-      ppm,
-      ptpNoiseNs: options.ptpNoiseNs ?? 1000,
-      timestamping: options.timestamping,
-      jitterNs: options.jitterNs,
-      dropRate: options.dropRate,
-      startLatencyNs: options.startLatencyNs,
-      startLatencyJitterNs: options.startLatencyJitterNs,
-      phaseLock: options.phaseLock,
-      phaseToleranceNs: options.phaseToleranceNs,
+      spec,
       token: 'sim',
       connect: async () => {
         const [nodeSide, serverSide] = memoryConnectionPair([`host${h}`, 'server'], network.deliverer());
@@ -117,15 +90,15 @@ export async function runRigSimulation(options: RigSimulationOptions): Promise<R
       onMapped: (raw, mapped) => {
         // Ground truth keyed by what the server will see: node/camera and the reported instant.
         truthByFrame.set(`host${h}/${raw.cameraId}@${mapped.rigTimeNs}`, raw.truthNs!);
-        if (host && lockedAtNs !== undefined && scheduler.nowNs > lockedAtNs + BigInt(Math.round(settleAfterLockNs(options.fps)))) {
+        if (host && lockedAtNs !== undefined && scheduler.nowNs > lockedAtNs + BigInt(Math.round(settleAfterLockNs(spec.fps)))) {
           // Where the error comes from: the node's rig estimate vs the real rig clock, and the real rig phase vs the grid.
           const actualRig = host.rig.hostFromTrue(raw.truthNs!);
           mappingError.recordValue(Math.abs(Number(mapped.rigTimeNs - host.rig.hostFromTrue(host.monotonic.trueFromHost(raw.deviceTimeNs)))));
-          lockError.recordValue(Math.abs(phaseOfNs(actualRig, NS_PER_S / options.fps)));
+          lockError.recordValue(Math.abs(phaseOfNs(actualRig, NS_PER_S / spec.fps)));
         }
       },
     });
-    residuals.push(host.rig);
+    residualOf.set(host.nodeId, host.rig);
     cameras.push(...host.cameras);
     const nodeId = host.nodeId;
     host.node.onEvent((e) => {
@@ -153,12 +126,11 @@ export async function runRigSimulation(options: RigSimulationOptions): Promise<R
       incomplete++;
       return;
     }
-    const settledAt =
-      options.phaseLock === false
-        ? startNs + 5n * NS_PER_S_BIG
-        : lockedAtNs === undefined
-          ? undefined
-          : lockedAtNs + BigInt(Math.round(settleAfterLockNs(options.fps)));
+    const settledAt = !spec.phaseLock
+      ? startNs + 5n * NS_PER_S_BIG
+      : lockedAtNs === undefined
+        ? undefined
+        : lockedAtNs + BigInt(Math.round(settleAfterLockNs(spec.fps)));
     const truths: bigint[] = [];
     for (const [cam, f] of g.frames) {
       const key = `${cam}@${f.rigTimeNs}`;
@@ -173,8 +145,8 @@ export async function runRigSimulation(options: RigSimulationOptions): Promise<R
     skew.recordValue(Number(max - min));
     span.recordValue(Math.round(g.spanNs));
     // The floor: with every camera exposing exactly on its host's grid, skew = spread of PTP residuals.
-    const hosts = new Set([...g.frames.keys()].map((k) => Number(k.slice(4, k.indexOf('/')))));
-    const r = [...hosts].map((h) => residuals[h]!.residualAt(min));
+    const hosts = new Set([...g.frames.keys()].map((k) => residualOf.get(splitGlobalCameraId(k).nodeId)!));
+    const r = [...hosts].map((clock) => clock.residualAt(min));
     floor.recordValue(Math.round(Math.max(...r) - Math.min(...r)));
   });
   // Bounded: ground truth of frames the server never grouped is forgotten.
@@ -204,10 +176,10 @@ export async function runRigSimulation(options: RigSimulationOptions): Promise<R
   const drops = cameras.reduce((n, c) => n + c.counts.drop + c.counts.stall + c.counts['no-buffer'], 0);
   const pct = (h: typeof skew, p: number) => (h.totalCount ? h.getValueAtPercentile(p) : 0);
   return {
-    seed: options.seed,
-    hosts: options.hosts,
-    cameras: options.cameras,
-    fps: options.fps,
+    seed: spec.seed,
+    hosts: spec.hosts,
+    cameras: spec.cameras,
+    fps: spec.fps,
     durationS: options.durationS,
     groups,
     incompleteGroups: incomplete,
@@ -217,7 +189,7 @@ export async function runRigSimulation(options: RigSimulationOptions): Promise<R
     trueSkewMaxNs: skew.totalCount ? skew.maxValue : 0,
     floorP99Ns: pct(floor, 99),
     reportedSpanP99Ns: pct(span, 99),
-    lockTimeMs: options.phaseLock === false || lockedAtNs === undefined ? 0 : Number(lockedAtNs - ptpSettledNs) / 1e6,
+    lockTimeMs: !spec.phaseLock || lockedAtNs === undefined ? 0 : Number(lockedAtNs - ptpSettledNs) / 1e6,
     restarts,
     measuredGroups: measured,
     mappingErrorP99Ns: pct(mappingError, 99),

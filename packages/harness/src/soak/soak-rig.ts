@@ -1,17 +1,14 @@
-import type { Frame, FrameGroup, PolicyConfig } from '@syncap/core';
+import { type Frame, type FrameGroup, type PolicyConfig, SyncapError } from '@syncap/core';
 import { type MessageConnection, memoryConnectionPair, SyncServer, type SyncServerEvent } from '@syncap/net';
 import { type Fault, ProcessTimers, type SeededRandom, SimNetwork, type SimScheduler } from '@syncap/sim';
+import type { RigSpec } from '../rig-spec.js';
 import { createSimMachine, type SimHost, type SimMachine, startSimProcess } from '../sim-host.js';
 
 export interface SoakRigOptions {
   readonly scheduler: SimScheduler;
   readonly random: SeededRandom;
-  readonly hosts: number;
-  readonly cameras: number;
-  readonly fps: number;
-  readonly ptpNoiseNs: number;
-  readonly ppm: number;
-  readonly phaseToleranceNs: number;
+  /** The rig: hosts, cameras per host, rate, clocks, phase-lock tolerance. */
+  readonly spec: RigSpec;
   /** The nodes' local grouping and the server's global grouping (the apps' defaults unless set). */
   readonly nodePolicy: PolicyConfig;
   readonly serverPolicy?: PolicyConfig;
@@ -57,8 +54,8 @@ export class SoakRig {
   serverIncarnation = 0;
 
   constructor(private readonly o: SoakRigOptions) {
-    for (let h = 0; h < o.hosts; h++) {
-      const machine = createSimMachine({ scheduler: o.scheduler, random: o.random, index: h, ppm: o.ppm, ptpNoiseNs: o.ptpNoiseNs });
+    for (let h = 0; h < o.spec.hosts; h++) {
+      const machine = createSimMachine({ scheduler: o.scheduler, random: o.random, index: h, spec: o.spec });
       const network = new SimNetwork(o.scheduler, o.random.fork(`host${h}`).fork('net'));
       this.hosts.push({
         index: h,
@@ -157,9 +154,7 @@ export class SoakRig {
     host.timers = timers;
     const process = startSimProcess(host.machine, {
       scheduler,
-      cameras: this.o.cameras,
-      fps: this.o.fps,
-      phaseToleranceNs: this.o.phaseToleranceNs,
+      spec: this.o.spec,
       policy: this.o.nodePolicy,
       token: TOKEN,
       timers,
@@ -200,7 +195,7 @@ export class SoakRig {
       clock: this.o.scheduler.clock,
       timers,
       policy: this.o.serverPolicy,
-      phaseToleranceNs: this.o.phaseToleranceNs,
+      phaseToleranceNs: this.o.spec.phaseToleranceNs,
     });
     server.onEvent((e) => {
       if (this.server === server) this.o.onServerEvent(e, incarnation);
@@ -213,11 +208,11 @@ export class SoakRig {
   private async connect(host: SoakHost, timers: ProcessTimers): Promise<MessageConnection> {
     if (host.network.isPartitioned) {
       await new Promise<void>((resolve) => this.o.scheduler.after(CONNECT_TIMEOUT_MS * 1e6, resolve));
-      throw new Error(`connect ETIMEDOUT: ${host.nodeId} cannot reach the server (partitioned)`);
+      throw new SyncapError('E_IO', `connect ETIMEDOUT: ${host.nodeId} cannot reach the server (partitioned)`);
     }
     const server = this.server;
-    if (!server) throw new Error('connect ECONNREFUSED: the server is down');
-    if (!timers.alive) throw new Error('process is dead');
+    if (!server) throw new SyncapError('E_IO', 'connect ECONNREFUSED: the server is down');
+    if (!timers.alive) throw new SyncapError('E_STATE', 'process is dead');
     const [nodeSide, serverSide] = memoryConnectionPair([host.nodeId, 'server'], host.network.deliverer());
     host.connections.add(nodeSide);
     nodeSide.onClose(() => host.connections.delete(nodeSide));

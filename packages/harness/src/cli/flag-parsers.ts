@@ -3,9 +3,9 @@ import { InvalidArgumentError } from 'commander';
 /** Commander parser for a non-negative integer flag; the error names the flag. */
 export function nonNegativeInt(flag: string): (value: string) => number {
   return (value) => {
-    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag} takes a non-negative integer, got "${value}"`);
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag} takes a non-negative integer, got "${value.slice(0, 40)}"`);
     const n = Number(value);
-    if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`${flag} is too large: ${value}`);
+    if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`${flag} is too large: ${value.slice(0, 40)}`);
     return n;
   };
 }
@@ -20,11 +20,12 @@ export function positiveInt(flag: string): (value: string) => number {
   };
 }
 
-/** Commander parser for a positive number flag (fractions allowed). */
-export function positiveNumber(flag: string): (value: string) => number {
+/** Commander parser for a positive number flag (fractions allowed), at most `max` when given. */
+export function positiveNumber(flag: string, max?: number): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${flag} takes a positive number, got "${value}"`);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${flag} takes a positive number, got "${value.slice(0, 40)}"`);
+    if (max !== undefined && n > max) throw new InvalidArgumentError(`${flag} must be at most ${max}, got ${value}`);
     return n;
   };
 }
@@ -33,7 +34,8 @@ export function positiveNumber(flag: string): (value: string) => number {
 export function probability(flag: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`${flag} takes a number from 0 to 1, got "${value}"`);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1)
+      throw new InvalidArgumentError(`${flag} takes a number from 0 to 1, got "${value.slice(0, 40)}"`);
     return n;
   };
 }
@@ -42,7 +44,7 @@ export function probability(flag: string): (value: string) => number {
 export function finiteNumber(flag: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} takes a number, got "${value}"`);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} takes a number, got "${value.slice(0, 40)}"`);
     return n;
   };
 }
@@ -51,7 +53,12 @@ export function finiteNumber(flag: string): (value: string) => number {
 export function keyedNonNegativeInt(flag: string): (value: string, previous: Record<string, number> | undefined) => Record<string, number> {
   return (value, previous) => {
     const m = /^([^=]+)=(\d+)$/.exec(value);
-    if (!m) throw new InvalidArgumentError(`${flag} takes <camera>=<ns>, got "${value}"`);
+    if (!m) throw new InvalidArgumentError(`${flag} takes <camera>=<ns>, got "${value.slice(0, 40)}"`);
     return { ...previous, [m[1]!]: Number(m[2]) };
   };
+}
+
+/** Commander collector for a repeatable string flag. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
 }

@@ -1,0 +1,58 @@
+/**
+ * One description of a simulated rig, shared by every command that builds one
+ * (`syncap-node sim`, `join --simulate`, `soak`, `syncap-server demo`) and by the
+ * benches and tests: hosts, cameras and what their clocks, sensors and links do.
+ */
+export interface RigSpec {
+  /** Hosts (nodes). */
+  readonly hosts: number;
+  /** Cameras per host. */
+  readonly cameras: number;
+  /** Frame rate of every camera. */
+  readonly fps: number;
+  /** One seed determines the run. */
+  readonly seed: number;
+  /** Oscillator errors (host clocks and camera sensors) drawn within ± this, ppm. */
+  readonly ppm: number;
+  /** PTP offset measurement noise, rms ns. */
+  readonly ptpNoiseNs: number;
+  /** PTP timestamping (selects linuxptp's servo gains). */
+  readonly timestamping: 'software' | 'hardware';
+  /** Camera timestamp jitter, gaussian sd, ns. */
+  readonly jitterNs: number;
+  /** Probability that a frame is lost. */
+  readonly dropRate: number;
+  /** Sync-channel packet loss (each loss costs a TCP retransmission). */
+  readonly netLoss: number;
+  /** Lock camera phase to the rig's time grid. */
+  readonly phaseLock: boolean;
+  /** Phase-lock tolerance, ns. */
+  readonly phaseToleranceNs: number;
+  /** Start latency after a requested start: mean and uniform ± jitter, ns. */
+  readonly startLatencyNs: number;
+  readonly startLatencyJitterNs: number;
+}
+
+/** The defaults, the same for every command (one place; `--help` shows them). */
+export const RIG_DEFAULTS: RigSpec = {
+  hosts: 3,
+  cameras: 2,
+  fps: 30,
+  seed: 1,
+  ppm: 20,
+  ptpNoiseNs: 1000,
+  timestamping: 'hardware',
+  jitterNs: 0,
+  dropRate: 0,
+  netLoss: 0,
+  phaseLock: true,
+  phaseToleranceNs: 100_000,
+  startLatencyNs: 3_000_000,
+  startLatencyJitterNs: 1_000_000,
+};
+
+/** A full spec from the defaults and what was given. */
+export function rigSpec(given: Partial<RigSpec> = {}): RigSpec {
+  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<RigSpec>;
+  return { ...RIG_DEFAULTS, ...defined };
+}

@@ -1,2 +1,0 @@
-export * from './ptp-log-parser.js';
-export * from './ptp-supervisor.js';
