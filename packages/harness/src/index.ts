@@ -15,3 +15,4 @@ export { createSimHost, createSimMachine, type SimHost, type SimHostOptions, typ
 export { runSoak, type SoakOptions } from './soak/soak-campaign.js';
 export { SOAK_INVARIANTS, type SoakViolation } from './soak/soak-invariants.js';
 export type { RecoveryStats, SoakProgress, SoakSummary } from './soak/soak-summary.js';
+export { runProgram } from './cli/run-program.js';
