@@ -7,6 +7,7 @@
 
 export { collect, finiteNumber, keyedNonNegativeInt, nonNegativeInt, positiveInt, positiveNumber, probability } from './cli/flag-parsers.js';
 export { addRigFlags, type RigFlag, rigSpecFromFlags } from './cli/rig-flags.js';
+export { runProgram } from './cli/run-program.js';
 export { RealtimePacer } from './realtime-pacer.js';
 export { RealtimeSimNodes, type RealtimeSimNodesOptions } from './realtime-rig.js';
 export { type RigSimulationOptions, type RigSimulationSummary, runRigSimulation } from './rig-simulation.js';
@@ -15,4 +16,3 @@ export { createSimHost, createSimMachine, type SimHost, type SimHostOptions, typ
 export { runSoak, type SoakOptions } from './soak/soak-campaign.js';
 export { SOAK_INVARIANTS, type SoakViolation } from './soak/soak-invariants.js';
 export type { RecoveryStats, SoakProgress, SoakSummary } from './soak/soak-summary.js';
-export { runProgram } from './cli/run-program.js';

@@ -31,6 +31,12 @@ export interface RigSpec {
   /** Start latency after a requested start: mean and uniform ± jitter, ns. */
   readonly startLatencyNs: number;
   readonly startLatencyJitterNs: number;
+  /**
+   * Cameras differ in exposure (0.1–20 ms), rolling-shutter readout (0–30 ms) and timestamp
+   * source (start of exposure or end of frame), drawn from the seed: groups must line up by
+   * mid-exposure. Default false (1 ms exposures stamped at their start).
+   */
+  readonly mixedExposure: boolean;
 }
 
 /** The defaults, the same for every command (one place; `--help` shows them). */
@@ -49,6 +55,7 @@ export const RIG_DEFAULTS: RigSpec = {
   phaseToleranceNs: 100_000,
   startLatencyNs: 3_000_000,
   startLatencyJitterNs: 1_000_000,
+  mixedExposure: false,
 };
 
 /** A full spec from the defaults and what was given. */

@@ -109,6 +109,8 @@ export function startSimProcess(machine: SimMachine, o: SimProcessOptions): SimH
     const cr = r.fork(id);
     // The sensor's oscillator is hardware (same every start); its other randomness is per start.
     const ppm = cr.uniform(-machine.ppm, machine.ppm);
+    // Sensor timing is hardware too; its own stream, so that other draws do not move.
+    const timing = spec.mixedExposure ? mixedTiming(cr.fork('timing')) : {};
     return new SimCamera(scheduler, incarnation === 0 ? cr : r.fork(`${id}#${incarnation}`), {
       id,
       fps: spec.fps,
@@ -118,6 +120,7 @@ export function startSimProcess(machine: SimMachine, o: SimProcessOptions): SimH
       startLatencyNs: spec.startLatencyNs,
       startLatencyJitterNs: spec.startLatencyJitterNs,
       clock: monotonic,
+      ...timing,
     });
   });
   const clientRandom = r.fork(incarnation === 0 ? 'client' : `client#${incarnation}`);
@@ -182,4 +185,13 @@ class RecordingMapper extends ClockMapper {
     this.onMap?.(frame, mapped);
     return mapped;
   }
+}
+
+/** A camera's exposure, readout and timestamp source, as different cameras of one rig have them. */
+function mixedTiming(r: SeededRandom): { exposureNs: number; readoutNs: number; timestampSource: 'start-of-exposure' | 'end-of-frame' } {
+  return {
+    exposureNs: Math.round(r.uniform(100_000, 20_000_000)),
+    readoutNs: Math.round(r.uniform(0, 30_000_000)),
+    timestampSource: r.next() < 0.5 ? 'start-of-exposure' : 'end-of-frame',
+  };
 }

@@ -7,3 +7,4 @@ export { stderrErrorSink } from './error-sinks.js';
 export { jsRealtimeSample, monotonicClock, realtimeClock } from './host-clocks.js';
 export { hostRandom, randomSessionId } from './host-random.js';
 export { hostTimers } from './host-timers.js';
+export { loadNativeAddon } from './native-addon.js';

@@ -16,7 +16,7 @@ describe('SyncNode: one clock, two timebases', () => {
     const monotonic = { hostFromTrue: (t: bigint) => t + MONO_MINUS_TRUE, trueFromHost: (m: bigint) => m - MONO_MINUS_TRUE };
     // Two cameras 10 ms apart: the barrier's spans exceed the hybrid's 5 ms threshold and it asks for a relock.
     const cameras = [0, 10_000_000].map(
-      (phaseNs, i) => new SimCamera(scheduler, random.fork(`c${i}`), { id: `c${i}`, fps: 30, phaseNs, startLatencyNs: 0, clock: monotonic }),
+      (phaseNs, i) => new SimCamera(scheduler, random.fork(`c${i}`), { id: `c${i}`, fps: 30, phaseNs, startLatencyNs: 0, exposureNs: 0, clock: monotonic }),
     );
     const firstExposures: Array<{ camera: string; truthNs: bigint }> = [];
     for (const c of cameras) c.onTruth((t) => t.index === 0 && firstExposures.push({ camera: t.cameraId, truthNs: t.truthNs }));

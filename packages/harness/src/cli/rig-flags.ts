@@ -31,6 +31,9 @@ const FLAGS: Record<RigFlag, FlagDefinition> = {
   phaseToleranceNs: {
     option: (d) => new Option('--phase-tolerance-ns <ns>', 'phase-lock tolerance').argParser(positiveInt('--phase-tolerance-ns')).default(d),
   },
+  mixedExposure: {
+    option: () => new Option('--mixed-exposure', 'cameras differ in exposure, readout and timestamp source (groups line up by mid-exposure)'),
+  },
   startLatencyJitterNs: {
     option: (d) =>
       new Option('--start-latency-jitter-ns <ns>', 'camera start latency jitter (uniform ±)').argParser(nonNegativeInt('--start-latency-jitter-ns')).default(d),
