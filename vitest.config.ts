@@ -13,6 +13,7 @@ export default defineConfig({
       '@syncap/core': src('./packages/core/src/index.ts'),
       '@syncap/host': src('./packages/host/src/index.ts'),
       '@syncap/jpeg': src('./packages/jpeg/src/index.ts'),
+      '@syncap/record': src('./packages/record/src/index.ts'),
       '@syncap/harness': src('./packages/harness/src/index.ts'),
       '@syncap/sim': src('./packages/sim/src/index.ts'),
       '@syncap/net': src('./packages/net/src/index.ts'),
