@@ -4,6 +4,7 @@ import { captureCommand } from './commands/capture-command.js';
 import { configCommand } from './commands/config-command.js';
 import { devicesCommand } from './commands/devices-command.js';
 import { joinCommand } from './commands/join-command.js';
+import { recordCommand } from './commands/record-command.js';
 import { replayCommand } from './commands/replay-command.js';
 import { simCommand } from './commands/sim-command.js';
 import { soakCommand } from './commands/soak-command.js';
@@ -20,7 +21,8 @@ export function buildProgram(): Command {
     .addCommand(captureCommand())
     .addCommand(joinCommand())
     .addCommand(devicesCommand())
-    .addCommand(configCommand());
+    .addCommand(configCommand())
+    .addCommand(recordCommand());
 }
 
 /** Runs the CLI as a process (`bin/syncap-node.js`): sets the exit code, one line per typed error. */

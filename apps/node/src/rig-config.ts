@@ -17,9 +17,11 @@ const cameraSchema = z
     width: z.number().int().positive().optional(),
     height: z.number().int().positive().optional(),
     fps: z.number().positive().max(10_000).default(30),
+    /** FourCC, any case (YUYV, MJPG, …); simulated cameras take YUYV, GREY or MJPG and then give real pixels. */
     format: z
       .string()
-      .regex(/^[A-Z0-9]{4}$/, 'a FourCC such as YUYV')
+      .regex(/^[A-Za-z0-9]{3,4} ?$/, 'a FourCC such as YUYV or MJPG')
+      .transform((f) => f.trim().toUpperCase())
       .optional(),
     buffers: z.number().int().min(2).max(64).optional(),
   })

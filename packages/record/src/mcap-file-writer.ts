@@ -1,6 +1,6 @@
 import { type FileHandle, open } from 'node:fs/promises';
-import { McapRecordBuilder, Opcode } from '@mcap/core';
 import type { ChunkIndex, Statistics } from '@mcap/core';
+import { McapRecordBuilder, Opcode } from '@mcap/core';
 import { SyncapError } from '@syncap/core';
 
 /** One message of a chunk: its record fields and its payload as parts, written as they are. */
@@ -13,7 +13,6 @@ export interface ChunkMessage {
   readonly parts: readonly Uint8Array[];
 }
 
-const MAGIC = new Uint8Array([0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a]);
 /** opcode + length + channel id + sequence + log time + publish time. */
 const MESSAGE_HEADER_BYTES = 1 + 8 + 2 + 4 + 8 + 8;
 /** opcode + length + start + end + uncompressed size + crc + compression "" + records length. */
@@ -87,7 +86,13 @@ export class McapFileWriter {
 
   registerChannel(channel: { schemaId: number; topic: string; messageEncoding: string; metadata?: ReadonlyMap<string, string> }): number {
     const id = this.nextChannelId++;
-    this.channels.set(id, { id, schemaId: channel.schemaId, topic: channel.topic, messageEncoding: channel.messageEncoding, metadata: new Map(channel.metadata) });
+    this.channels.set(id, {
+      id,
+      schemaId: channel.schemaId,
+      topic: channel.topic,
+      messageEncoding: channel.messageEncoding,
+      metadata: new Map(channel.metadata),
+    });
     this.statistics.channelCount++;
     this.statistics.channelMessageCounts.set(id, 0n);
     return id;

@@ -90,7 +90,10 @@ export async function readRecordingInfo(path: string): Promise<RecordingInfo> {
     files = (await stat(path)).isDirectory() ? await bagFiles(path) : [path];
   } catch (error) {
     if (error instanceof SyncapError) throw error;
-    throw new SyncapError('E_IO', `cannot read recording ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (error as Error).message}`);
+    throw new SyncapError(
+      'E_IO',
+      `cannot read recording ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (error as Error).message}`,
+    );
   }
   const topics = new Map<string, { type: string; count: number }>();
   const framesByCamera: Record<string, number> = {};

@@ -59,7 +59,14 @@ function withData(prefix: Uint8Array, dataLength: number): Uint8Array {
 }
 
 /** The CDR of sensor_msgs/Image up to its pixels, which follow it in the record. */
-export function imagePrefix(stamp: bigint, frameId: string, width: number, height: number, form: Extract<ImageForm, { kind: 'raw' }>, dataLength: number): Uint8Array {
+export function imagePrefix(
+  stamp: bigint,
+  frameId: string,
+  width: number,
+  height: number,
+  form: Extract<ImageForm, { kind: 'raw' }>,
+  dataLength: number,
+): Uint8Array {
   const prefix = imageWriter.writeMessage({
     header: { stamp: rosTime(stamp), frame_id: frameId },
     height,

@@ -116,7 +116,11 @@ describe('Ros2Recorder: ROS 2 bags, zero-copy', () => {
     // rosbag2's metadata.yaml lists the file and every topic with its count.
     const meta = parseBagMetadata(readFileSync(join(dir, 'metadata.yaml'), 'utf8'));
     expect(meta.files.map((f) => f.path)).toEqual(['bag_0.mcap']);
-    expect(meta.topics.find((t) => t.name === '/cam0/image_raw')).toEqual({ name: '/cam0/image_raw', type: 'sensor_msgs/msg/Image', messageCount: captured.size / 2 });
+    expect(meta.topics.find((t) => t.name === '/cam0/image_raw')).toEqual({
+      name: '/cam0/image_raw',
+      type: 'sensor_msgs/msg/Image',
+      messageCount: captured.size / 2,
+    });
     expect(meta.startNs).toBeGreaterThan(1_700_000_000_000_000_000n);
     const info = await readRecordingInfo(dir);
     expect(info.framesByCamera).toEqual({ cam0: captured.size / 2, cam1: captured.size / 2 });

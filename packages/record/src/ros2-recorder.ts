@@ -2,7 +2,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { type ClockSample, ConfigError, type ErrorSink, type Frame, type FrameData, type FrameGroup, SyncapError } from '@syncap/core';
 import { encodeJpeg } from '@syncap/jpeg';
-import { bagMetadataYaml, type BagFileInfo } from './bag-metadata.js';
+import { type BagFileInfo, bagMetadataYaml } from './bag-metadata.js';
 import { type ChunkMessage, fileError, McapFileWriter } from './mcap-file-writer.js';
 import {
   clockSampleMessage,
@@ -14,7 +14,7 @@ import {
   type NotRecordedReason,
 } from './ros2-messages.js';
 import { type Ros2TypeName, ros2SchemaText } from './ros2-schemas.js';
-import { cameraTopic, CLOCK_TOPIC, GROUPS_TOPIC } from './topics.js';
+import { CLOCK_TOPIC, cameraTopic, GROUPS_TOPIC } from './topics.js';
 
 /** A camera as the recorder sees it (what `CameraDevice.info` says once it is open). */
 export interface RecorderCamera {
@@ -132,7 +132,7 @@ export class Ros2Recorder {
       if (ids.has(topic)) throw new ConfigError(`recording: cameras map to the same topic ${topic}; give them distinct ids`);
       ids.add(topic);
     }
-    await prepareDirectory(options.dir);
+    await checkRecordingDirectory(options.dir);
     const r = new Ros2Recorder(options);
     await r.openFile();
     return r;
@@ -158,7 +158,12 @@ export class Ros2Recorder {
         this.countNotRecorded(frame.cameraId, reason);
       }
     }
-    const groupMessage = () => this.push({ channelId: this.groupChannel, logTime: group.timeNs, publishTime: group.timeNs, parts: [frameGroupMessage(group, notRecorded)] }, 'syncap_msgs/msg/FrameGroup', GROUPS_TOPIC);
+    const groupMessage = () =>
+      this.push(
+        { channelId: this.groupChannel, logTime: group.timeNs, publishTime: group.timeNs, parts: [frameGroupMessage(group, notRecorded)] },
+        'syncap_msgs/msg/FrameGroup',
+        GROUPS_TOPIC,
+      );
     if (encodes.length === 0) {
       groupMessage();
       this.maybeFlush(group.timeNs);
@@ -176,7 +181,11 @@ export class Ros2Recorder {
   /** Records a clock sample (rig vs monotonic) read at rig time `atRigNs`. */
   recordClock(sample: ClockSample, atRigNs: bigint): void {
     if (this.failure || this.closed) return;
-    this.push({ channelId: this.clockChannel, logTime: atRigNs, publishTime: atRigNs, parts: [clockSampleMessage(sample, atRigNs)] }, 'syncap_msgs/msg/ClockSample', CLOCK_TOPIC);
+    this.push(
+      { channelId: this.clockChannel, logTime: atRigNs, publishTime: atRigNs, parts: [clockSampleMessage(sample, atRigNs)] },
+      'syncap_msgs/msg/ClockSample',
+      CLOCK_TOPIC,
+    );
     this.maybeFlush(atRigNs);
   }
 
@@ -430,8 +439,12 @@ function drop(data: FrameData | undefined, reason: NotRecordedReason): NotRecord
   return reason;
 }
 
-/** Creates the bag directory; an existing non-empty one is refused (a recording is never overwritten or mixed). */
-async function prepareDirectory(dir: string): Promise<void> {
+/**
+ * Creates a bag directory, or checks that it can be one: an existing non-empty directory, or
+ * a file in its place, is refused with its reason (a recording is never overwritten or mixed).
+ * Call it before capture starts, so that a bad `--record` path fails at once.
+ */
+export async function checkRecordingDirectory(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });
     const entries = await readdir(dir);

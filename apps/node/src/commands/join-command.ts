@@ -1,13 +1,13 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ClockMapper, ConfigError, type FrameGroup } from '@syncap/core';
 import { addRigFlags, collect, positiveInt, positiveNumber, RealtimeSimNodes, type RigFlag, rigSpec, rigSpecFromFlags } from '@syncap/harness';
 import { hostRandom, hostTimers, randomSessionId, stderrErrorSink } from '@syncap/host';
 import { PtpSupervisor, SyncClient, SyncNode, wsConnector } from '@syncap/net';
+import { Ros2Recorder } from '@syncap/record';
 import { Command } from 'commander';
 import { parseCameraSpec } from '../camera-spec.js';
-import { McapRecorder } from '../mcap-recorder.js';
 import { loadRigConfig } from '../rig-config.js';
 
 /** The rig flags `join --simulate` takes (hosts is 1; cameras is --simulate's N). */
@@ -69,19 +69,21 @@ export function joinCommand(): Command {
 
       // Local recording: independent of the server link, so nothing is lost while it is away.
       const recordDir = flags.record ?? config?.recording?.dir;
-      let recorder: McapRecorder | undefined;
+      let recorder: Ros2Recorder | undefined;
       const recordGroup = (g: FrameGroup) => {
-        recorder?.recordGroup(g);
-        g.release();
+        // The recorder takes the frames (and releases them once written).
+        if (recorder) recorder.recordGroup(g);
+        else g.release();
       };
       const openRecorder = async (cameras: ReadonlyArray<{ id: string; width: number; height: number; pixelFormat: string }>) => {
         if (!recordDir) return;
-        mkdirSync(recordDir, { recursive: true });
-        const path = join(recordDir, `${nodeId}-${new Date().toISOString().replace(/[:.]/g, '-')}.mcap`);
-        recorder = await McapRecorder.create(path, {
+        const path = join(recordDir, `${nodeId}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+        recorder = await Ros2Recorder.create({
+          dir: path,
           cameras,
-          chunkSize: 256 * 1024,
           metadata: { nodeId, server: url, ...(flags.config ? { config: readFileSync(flags.config, 'utf8') } : {}) },
+          onWriteError: (error) =>
+            process.stderr.write(`${nodeId}: recording stopped: ${error instanceof Error ? error.message : String(error)}; capture goes on\n`),
         });
         process.stderr.write(`${nodeId}: recording to ${path}\n`);
       };
