@@ -5,6 +5,7 @@
  */
 
 export { type BagFileInfo, type BagMetadata, type BagTopicInfo, bagMetadataYaml, parseBagMetadata } from './bag-metadata.js';
+export { type FoxgloveLiveOptions, FoxgloveLiveServer } from './foxglove-live-server.js';
 export { forEachRecord, openIndexed, type RecordingInfo, readRecordingInfo, readStreamed } from './recording-reader.js';
 export { type ImageForm, imageFormOf, type NotRecordedReason, rosTime } from './ros2-messages.js';
 export { checkRecordingDirectory, type RecorderCamera, type RecorderStats, Ros2Recorder, type Ros2RecorderOptions } from './ros2-recorder.js';

@@ -55,6 +55,8 @@ export interface Ros2RecorderOptions {
 export interface RecorderStats {
   readonly groups: number;
   readonly framesWritten: number;
+  /** Large frames copied out of their driver buffer because the disk was behind (written in place otherwise). */
+  readonly framesCopied: number;
   /** Frames not written, by camera, by reason (disk behind, encoder behind, a write error, no pixels, a format ROS has no encoding for). */
   readonly notRecorded: Readonly<Record<string, Readonly<Partial<Record<NotRecordedReason, number>>>>>;
   readonly bytesWritten: number;
@@ -111,7 +113,8 @@ export class Ros2Recorder {
   private fileStartNs: bigint | undefined;
   private failure: SyncapError | undefined;
   private closed = false;
-  private readonly counts = { groups: 0, framesWritten: 0, bytesWritten: 0 };
+  private readonly counts = { groups: 0, framesWritten: 0, framesCopied: 0, bytesWritten: 0 };
+  private readonly drainWaiters: Array<{ belowBytes: number; resolve(): void }> = [];
   private readonly notRecorded: Record<string, Partial<Record<NotRecordedReason, number>>> = {};
   private readonly topicCounts = new Map<string, { type: Ros2TypeName; count: number }>();
   private readonly fileInfos: BagFileInfo[] = [];
@@ -193,12 +196,20 @@ export class Ros2Recorder {
     return {
       groups: this.counts.groups,
       framesWritten: this.counts.framesWritten,
+      framesCopied: this.counts.framesCopied,
       notRecorded: structuredClone(this.notRecorded),
       bytesWritten: this.counts.bytesWritten,
       queuedBytes: this.queuedBytes + this.pendingBytes,
       files: this.files.map((f) => f.path),
       ...(this.failure ? { writeError: this.failure.message } : {}),
     };
+  }
+
+  /** Resolves once fewer than `belowBytes` wait for the disk (backpressure for producers that can wait). */
+  whenQueueBelow(belowBytes: number): Promise<void> {
+    if (this.queuedBytes + this.pendingBytes < belowBytes) return Promise.resolve();
+    this.flush();
+    return new Promise((resolve) => this.drainWaiters.push({ belowBytes, resolve }));
   }
 
   /** Resolves once everything recorded so far is on disk (or lost to a write error). */
@@ -237,9 +248,8 @@ export class Ros2Recorder {
     if (!channel || !data) return drop(data, 'no-pixels');
     const bytes = data.bytes;
     if (!channel.form) return drop(data, 'format');
-    if (this.queuedBytes + this.pendingBytes + bytes.byteLength > this.maxQueueBytes || channel.held >= channel.holdLimit) {
-      return drop(data, channel.encodeJpeg ? 'encoder' : 'disk');
-    }
+    if (this.queuedBytes + this.pendingBytes + bytes.byteLength > this.maxQueueBytes) return drop(data, channel.encodeJpeg ? 'encoder' : 'disk');
+    if (channel.encodeJpeg && channel.held >= channel.holdLimit) return drop(data, 'encoder');
     if (channel.encodeJpeg) {
       channel.held++;
       this.queuedBytes += bytes.byteLength;
@@ -258,11 +268,15 @@ export class Ros2Recorder {
       );
       return undefined;
     }
-    if (bytes.byteLength < COPY_BELOW_BYTES) {
-      // Small: copied into the chunk, and the buffer goes back to its driver at once.
+    if (bytes.byteLength < COPY_BELOW_BYTES || channel.held >= channel.holdLimit) {
+      // Small frames are copied into the chunk; so are large ones while the disk is behind and the
+      // camera already has half its driver buffers waiting (a copy costs less than a lost frame).
+      // Either way the buffer goes back to its driver at once.
+      if (bytes.byteLength >= COPY_BELOW_BYTES) this.counts.framesCopied++;
       const copy = bytes.slice();
       data.release();
       this.pushImage(frame, channel, copy, undefined);
+      if (bytes.byteLength >= COPY_BELOW_BYTES) this.pendingLarge = true;
       return undefined;
     }
     channel.held++;
@@ -329,6 +343,13 @@ export class Ros2Recorder {
       } finally {
         this.queuedBytes -= bytes;
         for (const h of held) this.release(h.data, h.channel, 0);
+        for (let i = this.drainWaiters.length - 1; i >= 0; i--) {
+          const w = this.drainWaiters[i]!;
+          if (this.queuedBytes + this.pendingBytes < w.belowBytes) {
+            this.drainWaiters.splice(i, 1);
+            w.resolve();
+          }
+        }
       }
     });
   }

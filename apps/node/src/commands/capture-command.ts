@@ -1,9 +1,9 @@
 import { closeSync, createWriteStream, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, type FrameGroup, POLICY_NAMES, type PolicyConfig, parsePolicyConfig, SyncapError, SyncCaptureManager } from '@syncap/core';
-import { collect, positiveInt, positiveNumber } from '@syncap/harness';
+import { collect, nonNegativeInt, positiveInt, positiveNumber } from '@syncap/harness';
 import { stderrErrorSink } from '@syncap/host';
-import { checkRecordingDirectory, type RecorderStats, Ros2Recorder } from '@syncap/record';
+import { checkRecordingDirectory, FoxgloveLiveServer, type RecorderStats, Ros2Recorder } from '@syncap/record';
 import { TraceRecorder } from '@syncap/sim';
 import { Command, Option } from 'commander';
 import { buildLocalRig, type LocalRig, localCameraSpecs } from '../local-rig.js';
@@ -21,6 +21,7 @@ interface CaptureFlags {
   splitSize?: number;
   splitDuration?: number;
   trace?: string;
+  foxglovePort?: number;
 }
 
 /** `syncap-node capture`: local synchronized capture with a live status line, ROS 2 recording and traces. */
@@ -43,6 +44,11 @@ export function captureCommand(): Command {
     .option('--split-size <MiB>', 'start a new bag file when the current one reaches this size', positiveNumber('--split-size'))
     .option('--split-duration <s>', 'start a new bag file every this many seconds of recording', positiveNumber('--split-duration'))
     .option('--trace <file>', 'write a timestamp trace (JSON Lines, replayable with `syncap-node replay`)')
+    .option(
+      '--foxglove-port <port>',
+      'serve the recording topics live to Foxglove (WebSocket on 127.0.0.1; 0 picks a free port)',
+      nonNegativeInt('--foxglove-port'),
+    )
     .addHelpText(
       'after',
       [
@@ -86,11 +92,19 @@ async function capture(flags: CaptureFlags): Promise<void> {
 
   rig.start();
   let recorder: Ros2Recorder | undefined;
+  let live: FoxgloveLiveServer | undefined;
   try {
     const { atNs } = await manager.start();
     if (recordDir) recorder = await startRecorder(recordDir, rig, policy, config, flags);
+    if (flags.foxglovePort !== undefined) live = await FoxgloveLiveServer.start({ port: flags.foxglovePort, cameras: recorderCameras(rig) });
     process.stdout.write(
-      `${JSON.stringify({ capturing: rig.cameras.map((c) => c.device.id), policy: policy.name, startedAtNs: atNs.toString(), ...(recordDir ? { recording: recordDir } : {}) })}\n`,
+      `${JSON.stringify({
+        capturing: rig.cameras.map((c) => c.device.id),
+        policy: policy.name,
+        startedAtNs: atNs.toString(),
+        ...(recordDir ? { recording: recordDir } : {}),
+        ...(live ? { foxglove: live.url } : {}),
+      })}\n`,
     );
   } catch (error) {
     // Nothing may keep the process alive after a failed start: stop what did start, then report.
@@ -98,12 +112,14 @@ async function capture(flags: CaptureFlags): Promise<void> {
     rig.stop();
     await trace?.close();
     await recorder?.close().catch(() => undefined);
+    await live?.close();
     throw error;
   }
 
-  const taken = await consume(manager, rig, recorder, flags);
+  const taken = await consume(manager, rig, { recorder, live }, flags);
   rig.stop();
   await trace?.close();
+  await live?.close();
   const recorded = recorder ? await recorder.close() : undefined;
   const tty = process.stdout.isTTY === true;
   process.stdout.write(
@@ -112,7 +128,12 @@ async function capture(flags: CaptureFlags): Promise<void> {
 }
 
 /** Takes groups until a stop condition, with a live status line; the recorder takes each group's frames. */
-async function consume(manager: SyncCaptureManager, rig: LocalRig, recorder: Ros2Recorder | undefined, flags: CaptureFlags): Promise<number> {
+async function consume(
+  manager: SyncCaptureManager,
+  rig: LocalRig,
+  { recorder, live }: { recorder: Ros2Recorder | undefined; live: FoxgloveLiveServer | undefined },
+  flags: CaptureFlags,
+): Promise<number> {
   const tty = process.stdout.isTTY === true;
   let stopping = false;
   let durationTimer: NodeJS.Timeout | undefined;
@@ -126,7 +147,10 @@ async function consume(manager: SyncCaptureManager, rig: LocalRig, recorder: Ros
   process.once('SIGTERM', stop);
   if (flags.duration !== undefined) durationTimer = setTimeout(stop, flags.duration * 1000);
   const status = setInterval(() => {
-    recorder?.recordClock(rig.sampleClock(), rig.clock.nowNs());
+    const sample = rig.sampleClock();
+    const now = rig.clock.nowNs();
+    recorder?.recordClock(sample, now);
+    live?.publishClock(sample, now);
     const s = manager.stats();
     if (!tty) {
       process.stdout.write(`${JSON.stringify({ stats: s, ...(recorder ? { recording: recorder.stats() } : {}) })}\n`);
@@ -143,6 +167,8 @@ async function consume(manager: SyncCaptureManager, rig: LocalRig, recorder: Ros
   let taken = 0;
   try {
     for await (const group of manager) {
+      // Live first: it copies what it sends; the recorder then takes the frames.
+      live?.publishGroup(group);
       take(group, recorder);
       taken++;
       if (flags.frames !== undefined && taken >= flags.frames) stop();
@@ -166,17 +192,22 @@ function recordingNote(r: RecorderStats): string {
   return `rec ${r.framesWritten} frames, ${(r.bytesWritten / 2 ** 20).toFixed(0)} MiB${lost > 0 ? `, ${lost} not recorded` : ''}${r.writeError ? ', WRITE FAILED' : ''}`;
 }
 
+/** The cameras as recordings and the live view describe them (after open: what the devices gave). */
+function recorderCameras(rig: LocalRig) {
+  return rig.cameras.map(({ device }) => ({
+    id: device.id,
+    width: device.info?.width ?? 0,
+    height: device.info?.height ?? 0,
+    pixelFormat: device.info?.pixelFormat ?? '',
+    buffers: device.info?.buffers,
+  }));
+}
+
 async function startRecorder(dir: string, rig: LocalRig, policy: PolicyConfig, config: RigConfig | undefined, flags: CaptureFlags): Promise<Ros2Recorder> {
   let reported = false;
   const recorder = await Ros2Recorder.create({
     dir,
-    cameras: rig.cameras.map(({ device }) => ({
-      id: device.id,
-      width: device.info?.width ?? 0,
-      height: device.info?.height ?? 0,
-      pixelFormat: device.info?.pixelFormat ?? '',
-      buffers: device.info?.buffers,
-    })),
+    cameras: recorderCameras(rig),
     encode: flags.encode,
     splitSizeBytes: flags.splitSize !== undefined ? flags.splitSize * 2 ** 20 : undefined,
     splitDurationNs: flags.splitDuration !== undefined ? flags.splitDuration * 1e9 : undefined,
