@@ -1,9 +1,8 @@
 import { readdirSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from '@foxglove/rosmsg';
 import { MessageReader } from '@foxglove/rosmsg2-serialization';
-import { McapIndexedReader } from '@mcap/core';
+import { openIndexed } from '@syncap/record';
 
 /** One decoded message of a bag. */
 export interface BagMessage {
@@ -16,21 +15,12 @@ export interface BagMessage {
 
 /**
  * Reads every message of a recording with an independent decoder: @mcap/core's indexed reader
- * and @foxglove/rosmsg2-serialization's CDR reader over the ros2msg schema the file carries.
+ * and @foxglove/rosmsg2-serialization's CDR reader over the ros2msg schema the file carries
+ * (parsed here by @foxglove/rosmsg, not by the recorder's own schema module).
  */
 export async function readBagFile(path: string): Promise<{ profile: string; messages: BagMessage[]; metadata: Map<string, Map<string, string>> }> {
-  const handle = await open(path, 'r');
-  const size = BigInt((await handle.stat()).size);
-  const reader = await McapIndexedReader.Initialize({
-    readable: {
-      size: async () => size,
-      read: async (offset: bigint, length: bigint) => {
-        const buffer = new Uint8Array(Number(length));
-        await handle.read(buffer, 0, Number(length), Number(offset));
-        return buffer;
-      },
-    },
-  });
+  // The file is opened with @mcap/core's indexed reader; messages are decoded here, from the schemas the file carries.
+  const { reader, close } = await openIndexed(path);
   const readers = new Map<number, MessageReader>();
   const messages: BagMessage[] = [];
   for await (const m of reader.readMessages()) {
@@ -48,7 +38,7 @@ export async function readBagFile(path: string): Promise<{ profile: string; mess
   const metadata = new Map<string, Map<string, string>>();
   for await (const md of reader.readMetadata()) metadata.set(md.name, md.metadata);
   const profile = reader.header.profile;
-  await handle.close();
+  await close();
   return { profile, messages, metadata };
 }
 

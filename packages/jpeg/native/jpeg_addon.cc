@@ -122,16 +122,19 @@ bool readImage(const Napi::CallbackInfo& info, Input* bytes, Image* image, Napi:
   return true;
 }
 
-Napi::Value Encode(const Napi::CallbackInfo& info) {
+// Queues an operation on a raw image (Encode, Thumbnail) and returns its promise.
+Napi::Value QueueRaw(const Napi::CallbackInfo& info, Op op, int defaultQuality) {
   Input bytes;
   Image image;
   Napi::Object o;
   if (!readImage(info, &bytes, &image, &o)) return info.Env().Undefined();
-  auto* w = new Worker(info.Env(), Op::Encode, info[0], bytes, image, intOption(o, "quality", 85), 0);
+  auto* w = new Worker(info.Env(), op, info[0], bytes, image, intOption(o, "quality", defaultQuality), intOption(o, "maxWidth", 160));
   Napi::Promise p = w->promise();
   w->Queue();
   return p;
 }
+
+Napi::Value Encode(const Napi::CallbackInfo& info) { return QueueRaw(info, Op::Encode, 85); }
 
 Napi::Value EncodeSync(const Napi::CallbackInfo& info) {
   Input bytes;
@@ -147,16 +150,7 @@ Napi::Value EncodeSync(const Napi::CallbackInfo& info) {
   return adopt(info.Env(), std::move(out));
 }
 
-Napi::Value Thumbnail(const Napi::CallbackInfo& info) {
-  Input bytes;
-  Image image;
-  Napi::Object o;
-  if (!readImage(info, &bytes, &image, &o)) return info.Env().Undefined();
-  auto* w = new Worker(info.Env(), Op::Thumbnail, info[0], bytes, image, intOption(o, "quality", 70), intOption(o, "maxWidth", 160));
-  Napi::Promise p = w->promise();
-  w->Queue();
-  return p;
-}
+Napi::Value Thumbnail(const Napi::CallbackInfo& info) { return QueueRaw(info, Op::Thumbnail, 70); }
 
 // (jpeg, {maxWidth?, quality?}) for ThumbnailOfJpeg and Decode.
 Napi::Value JpegOp(const Napi::CallbackInfo& info, Op op) {
