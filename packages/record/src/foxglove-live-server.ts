@@ -1,7 +1,11 @@
 import type { AddressInfo } from 'node:net';
-import { FoxgloveServer } from '@foxglove/ws-protocol';
+import wsProtocol from '@foxglove/ws-protocol';
 import { type ClockSample, type FrameGroup, SyncapError } from '@syncap/core';
 import { WebSocketServer } from 'ws';
+
+// @foxglove/ws-protocol is CommonJS: its classes come from the default export under Node's ESM loader.
+const { FoxgloveServer } = wsProtocol;
+type FoxgloveServer = InstanceType<typeof FoxgloveServer>;
 import { clockSampleMessage, compressedImagePrefix, frameGroupMessage, type ImageForm, imageFormOf, imagePrefix } from './ros2-messages.js';
 import type { RecorderCamera } from './ros2-recorder.js';
 import { type Ros2TypeName, ros2SchemaText } from './ros2-schemas.js';

@@ -8,6 +8,10 @@ import { type Command, CommanderError } from 'commander';
  * (soak: an invariant was violated).
  */
 export async function runProgram(program: Command, argv: readonly string[]): Promise<void> {
+  // A reader that goes away (`| head`) must not crash a capture that is recording: later writes are dropped.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
   program.exitOverride();
   for (const c of program.commands) c.exitOverride();
   try {
