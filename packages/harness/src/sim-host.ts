@@ -1,7 +1,8 @@
 import { ClockMapper, type Frame, type FrameGroup, type PolicyConfig, type Timers } from '@syncap/core';
 import { type Connector, SyncClient, SyncNode } from '@syncap/net';
-import { type HostClock, PtpServoSim, type SeededRandom, SimCamera, SimClock, type SimScheduler } from '@syncap/sim';
-import type { RigSpec } from './rig-spec.js';
+import { encodeJpegSync } from '@syncap/jpeg';
+import { type HostClock, PtpServoSim, type SeededRandom, SimCamera, SimClock, type SimPixelsOptions, type SimScheduler } from '@syncap/sim';
+import type { RigPixels, RigSpec } from './rig-spec.js';
 
 /** The hardware of one simulated host: what survives a crash of the node process. */
 export interface SimMachineOptions {
@@ -121,6 +122,7 @@ export function startSimProcess(machine: SimMachine, o: SimProcessOptions): SimH
       startLatencyJitterNs: spec.startLatencyJitterNs,
       clock: monotonic,
       ...timing,
+      ...(spec.pixels ? { pixels: simPixels(spec.pixels) } : {}),
     });
   });
   const clientRandom = r.fork(incarnation === 0 ? 'client' : `client#${incarnation}`);
@@ -194,4 +196,10 @@ function mixedTiming(r: SeededRandom): { exposureNs: number; readoutNs: number; 
     readoutNs: Math.round(r.uniform(0, 30_000_000)),
     timestampSource: r.next() < 0.5 ? 'start-of-exposure' : 'end-of-frame',
   };
+}
+
+/** SimCamera pixels for a rig: rendered per frame (the stamp is exact); MJPG through libjpeg-turbo. */
+function simPixels(p: RigPixels): SimPixelsOptions {
+  const encodeJpeg = (yuyv: Uint8Array, width: number, height: number) => encodeJpegSync(yuyv, { width, height, pixelFormat: 'YUYV', quality: 80 });
+  return { ...p, ...(p.pixelFormat === 'MJPG' ? { encodeJpeg } : {}) };
 }
