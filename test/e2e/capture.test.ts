@@ -55,6 +55,12 @@ describe('syncap-node capture', () => {
     // At most ~1 s of two 30 fps cameras (60 frames) is lost after the last status line; none of what was read is torn.
     expect(images.length).toBeGreaterThanOrEqual(handed - 60);
     for (const m of images) if (m.type === 'Message') expect(m.data.byteLength).toBeGreaterThan(160 * 180);
+    // record info reads a killed recording to its last whole chunk, and says so.
+    const info = await runNodeCli(['record', 'info', bag, '--json']);
+    expect(info.code, info.stderr).toBe(0);
+    const summary = JSON.parse(info.stdout) as { files: Array<{ indexed: boolean }>; framesByCamera: Record<string, number> };
+    expect(summary.files.map((f) => f.indexed)).toEqual([false]);
+    expect((summary.framesByCamera.cam0 ?? 0) + (summary.framesByCamera.cam1 ?? 0)).toBe(images.length);
   }, 60_000);
 
   it('records simulated cameras with real pixels: every frame decodes to the pattern it showed, stamped in realtime', async () => {

@@ -31,6 +31,8 @@ export class SimPixelSource {
     this.pixelFormat = o.pixelFormat;
     this.rawFormat = o.pixelFormat === 'GREY' ? 'GREY' : 'YUYV';
     this.rawBytes = o.width * o.height * patternBytesPerPixel(this.rawFormat);
+    // The ring is rendered before the camera streams, not on its first frame (which would stall the run).
+    if (o.mode === 'ring') this.ringImages();
   }
 
   /** The image of frame `seq` exposed at `exposureNs` (camera clock), and how to give it back. */
