@@ -8,7 +8,17 @@ import { NODE_BIN, startProcess, stop, waitFor } from '../support/processes.js';
 
 describe('live view in Foxglove', () => {
   it('capture --foxglove-port serves the recording topics: a Foxglove client decodes live images of the running cameras', async () => {
-    const p = startProcess(NODE_BIN, ['capture', '--camera', 'sim:320x180@30:YUYV', '--camera', 'sim:320x180@30:YUYV', '--foxglove-port', '0', '--duration', '30']);
+    const p = startProcess(NODE_BIN, [
+      'capture',
+      '--camera',
+      'sim:320x180@30:YUYV',
+      '--camera',
+      'sim:320x180@30:YUYV',
+      '--foxglove-port',
+      '0',
+      '--duration',
+      '30',
+    ]);
     try {
       const url = await waitFor(() => p.stdout.map((l) => /"foxglove":"([^"]+)"/.exec(l)?.[1]).find(Boolean), 20_000, 'the Foxglove URL');
       const client = new FoxgloveClient({ ws: new WebSocket(url, [FoxgloveClient.SUPPORTED_SUBPROTOCOL]) as never });

@@ -97,7 +97,9 @@ export class ClockMapper implements RigTimebase {
     const { offsetNs, uncertaintyNs } = this.offsetAt(frame.deviceTimeNs);
     const correction = frame.exposureCorrectionNs ? BigInt(Math.round(frame.exposureCorrectionNs)) : 0n;
     const rigTimeNs = frame.deviceTimeNs + correction + offsetNs;
-    return frame.arrivalNs === undefined ? { ...frame, rigTimeNs, uncertaintyNs } : { ...frame, rigTimeNs, uncertaintyNs, arrivalNs: frame.arrivalNs + offsetNs };
+    return frame.arrivalNs === undefined
+      ? { ...frame, rigTimeNs, uncertaintyNs }
+      : { ...frame, rigTimeNs, uncertaintyNs, arrivalNs: frame.arrivalNs + offsetNs };
   }
 
   private refit(): void {

@@ -1,6 +1,6 @@
 import { ClockMapper, type Frame, type FrameGroup, type PolicyConfig, type Timers } from '@syncap/core';
-import { type Connector, SyncClient, SyncNode } from '@syncap/net';
 import { encodeJpegSync } from '@syncap/jpeg';
+import { type Connector, SyncClient, SyncNode } from '@syncap/net';
 import { type HostClock, PtpServoSim, type SeededRandom, SimCamera, SimClock, type SimPixelsOptions, type SimScheduler } from '@syncap/sim';
 import type { RigPixels, RigSpec } from './rig-spec.js';
 

@@ -6,6 +6,7 @@ import { WebSocketServer } from 'ws';
 // @foxglove/ws-protocol is CommonJS: its classes come from the default export under Node's ESM loader.
 const { FoxgloveServer } = wsProtocol;
 type FoxgloveServer = InstanceType<typeof FoxgloveServer>;
+
 import { clockSampleMessage, compressedImagePrefix, frameGroupMessage, type ImageForm, imageFormOf, imagePrefix } from './ros2-messages.js';
 import type { RecorderCamera } from './ros2-recorder.js';
 import { type Ros2TypeName, ros2SchemaText } from './ros2-schemas.js';

@@ -1,5 +1,4 @@
-import { type Command, Option } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseRigPixels, RIG_DEFAULTS, type RigSpec } from '../rig-spec.js';
 import { nonNegativeInt, positiveInt, positiveNumber, probability } from './flag-parsers.js';
 
