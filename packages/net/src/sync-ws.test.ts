@@ -98,7 +98,8 @@ describe('SyncServer and SyncClient over real WebSockets on 127.0.0.1 (fake time
   const received = () => server?.status().nodes.find((n) => n.nodeId === 'node-a')?.groupsReceived ?? 0;
 
   beforeEach(() => {
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    // The rig clock reads 5 s: the reports below (1 s on) are recent, as a node's are.
+    clock = FakeTimers.install({ now: 5000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
   });
   afterEach(async () => {
     for (const c of clients.splice(0)) c.stop();
