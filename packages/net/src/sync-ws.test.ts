@@ -3,6 +3,8 @@ import FakeTimers from '@sinonjs/fake-timers';
 import { FrameGroup, timingFrame } from '@syncap/core';
 import { hostRandom, hostTimers, randomSessionId } from '@syncap/host';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { MAX_MESSAGE_BYTES } from './protocol.js';
 import { SyncClient } from './sync-client.js';
 import { SyncServer } from './sync-server.js';
 import { listenWs, type WsListener, wsConnector } from './ws-transport.js';
@@ -69,8 +71,15 @@ describe('SyncServer and SyncClient over real WebSockets on 127.0.0.1 (fake time
   let port = 0;
   const clients: SyncClient[] = [];
 
+  const logs: string[] = [];
   async function startServer(atPort = 0) {
-    server = new SyncServer({ token: TOKEN, clock: rigClock, timers: hostTimers, policy: { name: 'window', toleranceNs: 1_000_000, maxWaitNs: 100_000_000 } });
+    server = new SyncServer({
+      token: TOKEN,
+      clock: rigClock,
+      timers: hostTimers,
+      policy: { name: 'window', toleranceNs: 1_000_000, maxWaitNs: 100_000_000 },
+      log: (_level, message) => logs.push(message),
+    });
     listener = await listenWs((c) => server!.accept(c), { host: '127.0.0.1', port: atPort });
     port = listener.port;
   }
@@ -173,6 +182,24 @@ describe('SyncServer and SyncClient over real WebSockets on 127.0.0.1 (fake time
     await until(() => received() === 30, 60_000);
     expect(c.stats().backlogDropped).toBe(0);
     await proxy.close();
+  });
+
+  it('a message over the 1 MiB limit is logged and counted in rejected like every other rejection; the peer is cut off', async () => {
+    await startServer();
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+    ws.on('error', () => undefined);
+    // A peer that never answers the close frame: the server's deadline cuts it off anyway.
+    ws.on('open', () => {
+      ws.send(JSON.stringify({ type: 'hello', v: 1, nodeId: 'big', token: TOKEN, cameras: [{ id: 'c0', fps: 30 }], session: 's' }));
+      ws.send('x'.repeat(MAX_MESSAGE_BYTES + 1));
+      ws.pause();
+    });
+    // Small steps of fake time: the megabyte crosses loopback in real time.
+    await until(() => server!.counters.rejected === 1, 9000, 1);
+    expect(server!.counters.rejectedByReason['too-large']).toBe(1);
+    expect(logs.some((l) => l.startsWith('rejected a connection: Max payload size exceeded'))).toBe(true);
+    // The server's side is closed within its close deadline (2 s), though the peer never answers.
+    await until(() => server!.status().nodes.find((n) => n.nodeId === 'big')?.connected === false, 3000, 1);
   });
 
   it('refuses a bad token with a clear error and keeps serving the good node', async () => {
