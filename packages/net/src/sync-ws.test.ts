@@ -122,8 +122,10 @@ describe('SyncServer and SyncClient over real WebSockets on 127.0.0.1 (fake time
     c.start();
     await until(() => c.stats().connected);
     for (let i = 0; i < 100; i++) c.reportGroup(group(i));
+    c.reportPhaseLock({ enabled: true, locked: 1 });
     await until(() => received() === 100 && c.stats().backlog === 0);
     expect(server!.counters.globalGroups).toBeGreaterThan(90);
+    expect(server!.status().nodes[0]!.phaseLock).toEqual({ enabled: true, locked: 1, cameras: 1 });
     // Channel offset check: both ends read the same fake clock, so the offset is ~0.
     await until(() => (c.channelOffset()?.samples ?? 0) >= 2);
     expect(Math.abs(c.channelOffset()!.offsetNs)).toBeLessThanOrEqual(c.channelOffset()!.errorBoundNs + 1_000_000);
