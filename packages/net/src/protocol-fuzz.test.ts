@@ -113,7 +113,7 @@ function fakeRig(options: Partial<ConstructorParameters<typeof SyncServer>[0]> =
   const server = new SyncServer({
     token: TOKEN,
     clock: { nowNs: () => BigInt(clock.now) * MS },
-    timers: { setTimeout: (fn, ms) => clock.setTimeout(fn, ms), clearTimeout: (h) => clock.clearTimeout(h as FakeTimers.TimerId) },
+    timers: clock,
     ...options,
   });
   const peer = (nodeId: string, session = `${nodeId}-run`, sayHello = true) => {

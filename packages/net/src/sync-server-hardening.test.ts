@@ -18,7 +18,7 @@ function start(options: Partial<SyncServerOptions> = {}) {
     token: TOKEN,
     // The rig clock and the timers are one fake clock (ms), as on a host.
     clock: { nowNs: () => BigInt(clock.now) * MS },
-    timers: { setTimeout: (fn, ms) => clock.setTimeout(fn, ms), clearTimeout: (h) => clock.clearTimeout(h as FakeTimers.TimerId) },
+    timers: clock,
     log: (_level, message) => logs.push(message),
     ...options,
   });
