@@ -7,4 +7,4 @@ export { stderrErrorSink } from './error-sinks.js';
 export { jsRealtimeSample, monotonicClock, realtimeClock } from './host-clocks.js';
 export { hostRandom, randomSessionId } from './host-random.js';
 export { hostTimers } from './host-timers.js';
-export { readTokenFile } from './token-file.js';
+export { readTokenFile, tokenFromSources } from './token-file.js';

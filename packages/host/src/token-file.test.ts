@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readTokenFile } from './token-file.js';
+import { readTokenFile, tokenFromSources } from './token-file.js';
 
 describe('readTokenFile', () => {
   const dir = mkdtempSync(join(tmpdir(), 'syncap-token-'));
@@ -30,5 +30,17 @@ describe('readTokenFile', () => {
     } catch (error) {
       expect((error as { code: string }).code).toBe('E_CONFIG');
     }
+  });
+});
+
+describe('tokenFromSources', () => {
+  const names = { flag: '--token', file: '--token-file' };
+  it('takes the flag, then the file, then the environment; refuses both flags and an empty token', () => {
+    expect(tokenFromSources({ value: 'a', env: 'c' }, names)).toBe('a');
+    expect(tokenFromSources({ env: 'c' }, names)).toBe('c');
+    expect(tokenFromSources({}, names)).toBeUndefined();
+    expect(() => tokenFromSources({ value: 'a', file: '/x' }, names)).toThrow('give --token or --token-file, not both');
+    expect(() => tokenFromSources({ value: ' ' }, names)).toThrow(/--token is empty/);
+    expect(() => tokenFromSources({ file: '/nonexistent/t' }, names)).toThrow(/cannot read the --token-file file \/nonexistent\/t: ENOENT/);
   });
 });

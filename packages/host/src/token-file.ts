@@ -32,3 +32,18 @@ export function readTokenFile(path: string, what = 'token file'): string {
     closeSync(fd);
   }
 }
+
+/**
+ * A token from its flag, its file flag or its environment variable, in that order; both
+ * flags at once, or an empty token, is a ConfigError. Undefined when none is given.
+ */
+export function tokenFromSources(
+  given: { readonly value?: string; readonly file?: string; readonly env?: string },
+  names: { readonly flag: string; readonly file: string },
+): string | undefined {
+  if (given.value !== undefined && given.file !== undefined) throw new ConfigError(`give ${names.flag} or ${names.file}, not both`);
+  if (given.file !== undefined) return readTokenFile(given.file, `${names.file} file`);
+  const token = given.value ?? given.env;
+  if (token !== undefined && token.trim() === '') throw new ConfigError(`${names.flag} is empty: give the token (or ${names.file})`);
+  return token;
+}
