@@ -12,6 +12,15 @@ export interface NodeMetricsSource {
   readonly phaseLock: () => { readonly enabled: boolean; readonly locked: number };
 }
 
+const gaugeFill = (fill: (metric: Gauge) => void) =>
+  function (this: Gauge) {
+    fill(this);
+  };
+const counterFill = (fill: (metric: Counter) => void) =>
+  function (this: Counter) {
+    fill(this);
+  };
+
 /**
  * Prometheus metrics of one node (`syncap-node join --metrics-port`), so that every host of
  * a rig can be scraped: the server link (connected, connects, reports, backlog and what it
@@ -26,29 +35,21 @@ export class NodeMetrics {
     const registers = [this.registry];
     const node = source.nodeId;
     const stats = () => source.client.stats();
-    const gauge = (name: string, help: string, read: () => number | undefined) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ['node'],
-        registers,
-        collect() {
-          this.reset();
-          const v = read();
-          if (v !== undefined) this.set({ node }, v);
-        },
-      });
-    const counter = (name: string, help: string, read: () => number) =>
-      new Counter({
-        name,
-        help,
-        labelNames: ['node'],
-        registers,
-        collect() {
-          this.reset();
-          this.inc({ node }, read());
-        },
-      });
+    // Read when scraped: a gauge is set (absent when undefined), a counter mirrors a count the client keeps.
+    const scraped = (type: 'gauge' | 'counter', name: string, help: string, read: () => number | undefined) => {
+      const fill = (metric: Gauge | Counter) => {
+        metric.reset();
+        const v = read();
+        if (v === undefined) return;
+        if (metric instanceof Gauge) metric.set({ node }, v);
+        else metric.inc({ node }, v);
+      };
+      const config = { name, help, labelNames: ['node'], registers };
+      if (type === 'gauge') new Gauge({ ...config, collect: gaugeFill(fill) });
+      else new Counter({ ...config, collect: counterFill(fill) });
+    };
+    const gauge = (name: string, help: string, read: () => number | undefined) => scraped('gauge', name, help, read);
+    const counter = (name: string, help: string, read: () => number) => scraped('counter', name, help, read);
     gauge('syncap_node_server_connected', 'Whether the node is connected to the sync server', () => (stats().connected ? 1 : 0));
     counter('syncap_node_server_connects_total', 'Connections to the sync server that were welcomed', () => stats().connects);
     counter('syncap_node_groups_reported_total', 'Local groups reported to the sync server (queued)', () => stats().reported);
@@ -76,19 +77,16 @@ export class NodeMetrics {
 
   /** Serves GET /metrics on host:port (port 0 picks a free one). */
   async serve(host: string, port: number): Promise<{ url: string; close: () => Promise<void> }> {
-    const server: Server = createServer(
-      { headersTimeout: 5000, requestTimeout: 10_000, keepAliveTimeout: 5000, connectionsCheckingInterval: 1000 },
-      (req, res) => {
-        if (new URL(req.url ?? '/', 'http://x').pathname !== '/metrics') {
-          res.writeHead(404, { 'content-type': 'text/plain' }).end('see /metrics\n');
-          return;
-        }
-        this.registry.metrics().then(
-          (body) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(body),
-          (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${error.message}\n`),
-        );
-      },
-    );
+    const server: Server = createServer({ headersTimeout: 5000, requestTimeout: 10_000, connectionsCheckingInterval: 1000 }, (req, res) => {
+      if (new URL(req.url ?? '/', 'http://x').pathname !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('see /metrics\n');
+        return;
+      }
+      this.registry.metrics().then(
+        (body) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(body),
+        (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${error.message}\n`),
+      );
+    });
     server.maxConnections = 64;
     try {
       await new Promise<void>((resolve, reject) => {

@@ -56,7 +56,7 @@ const STATIC: Record<string, { file: () => string; type: string }> = {
 };
 
 /** HTTP deadlines: a client that sends no request, or sends it slowly, is cut off (the dashboard's live feed is a response, not a request). */
-const HTTP_TIMEOUTS = { headersTimeout: 5000, requestTimeout: 10_000, keepAliveTimeout: 5000, connectionsCheckingInterval: 1000 };
+const HTTP_TIMEOUTS = { headersTimeout: 5000, requestTimeout: 10_000, connectionsCheckingInterval: 1000 };
 
 /**
  * The syncap-server process: one HTTP port serving the dashboard (/), its live feed

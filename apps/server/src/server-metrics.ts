@@ -6,6 +6,22 @@ const NODE_STATES = ['connected', 'reconnecting', 'departed'] as const;
 
 type SetValue = (labels: Record<string, string>, v: number) => void;
 
+/** A collect() that sets a gauge afresh from `fill` at each scrape. */
+function gauge(fill: (set: SetValue) => void) {
+  return function (this: Gauge) {
+    this.reset();
+    fill((labels, v) => this.set(labels, v));
+  };
+}
+
+/** A collect() that makes a counter mirror the counts `fill` gives at each scrape. */
+function counter(fill: (set: SetValue) => void) {
+  return function (this: Counter) {
+    this.reset();
+    fill((labels, v) => this.inc(labels, v));
+  };
+}
+
 /**
  * Prometheus metrics for a SyncServer, in a registry of their own (nothing global), with
  * the process metrics of prom-client's default collectors. Counters follow events, or mirror
@@ -47,29 +63,19 @@ export class ServerMetrics {
   constructor(server: SyncServer) {
     collectDefaultMetrics({ register: this.registry });
     const status = () => server.status();
+    // Values read from the server when scraped: a gauge is set, a counter mirrors a count the server (or a node) keeps.
+    const scraped = (type: 'gauge' | 'counter', name: string, help: string, labelNames: string[], fill: (set: SetValue) => void) => {
+      const registers = [this.registry];
+      if (type === 'gauge') new Gauge({ name, help, labelNames, registers, collect: gauge(fill) });
+      else new Counter({ name, help, labelNames, registers, collect: counter(fill) });
+    };
+    const perNode = (read: (n: NodeStatus, set: SetValue) => void) => (set: SetValue) => {
+      for (const n of status().nodes) read(n, set);
+    };
     const nodeGauge = (name: string, help: string, labelNames: string[], read: (n: NodeStatus, set: SetValue) => void) =>
-      new Gauge({
-        name,
-        help,
-        labelNames,
-        registers: [this.registry],
-        collect() {
-          this.reset();
-          for (const n of status().nodes) read(n, (labels, v) => this.set(labels, v));
-        },
-      });
-    // A count the server (or a node) keeps, exposed as a counter: reset and set from it at each scrape.
-    const mirroredCounter = (name: string, help: string, labelNames: string[], read: (set: SetValue) => void) =>
-      new Counter({
-        name,
-        help,
-        labelNames,
-        registers: [this.registry],
-        collect() {
-          this.reset();
-          read((labels, v) => this.inc(labels, v));
-        },
-      });
+      scraped('gauge', name, help, labelNames, perNode(read));
+    const mirroredCounter = (name: string, help: string, labelNames: string[], fill: (set: SetValue) => void) =>
+      scraped('counter', name, help, labelNames, fill);
     new Gauge({
       name: 'syncap_nodes',
       help: 'Nodes by state (departed: the latest ones listed)',

@@ -70,7 +70,7 @@ export interface SyncServerOptions {
   readonly idleTimeoutMs?: number;
   /** A connection that has not said hello within this long is closed, ms. Default 5000. */
   readonly helloTimeoutMs?: number;
-  /** Connections waiting for their hello at most; more are refused at once (counted, logged). Default 64. */
+  /** Connections waiting for their hello at most; past this the one that waited longest is refused (counted, logged). Default 64. */
   readonly maxPendingHellos?: number;
   /**
    * A node whose connection dropped without a clean close is kept this long, so that it can
@@ -244,8 +244,8 @@ export class SyncServer {
   private floorNs: bigint | undefined;
   private tickHandle: unknown;
   private closed = false;
-  /** Connections that have not said hello yet, with their hello deadline. */
-  private readonly pending = new Map<MessageConnection, unknown>();
+  /** Connections that have not said hello yet (oldest first), with their hello deadline and how to refuse them. */
+  private readonly pending = new Map<MessageConnection, { timer: unknown; refuse: (code: number, reason: string) => void }>();
   /** Connections the server closed itself (their close is not the node's doing). */
   private readonly closedByServer = new WeakSet<MessageConnection>();
   /** Rejections are logged one by one up to a budget; a flood is summed up. */
@@ -305,7 +305,7 @@ export class SyncServer {
     let node: NodeState | undefined;
     const settle = () => {
       if (!this.pending.has(connection)) return;
-      this.timers.clearTimeout(this.pending.get(connection));
+      this.timers.clearTimeout(this.pending.get(connection)!.timer);
       this.pending.delete(connection);
     };
     const reject = (code: number, reason: string) => {
@@ -316,16 +316,18 @@ export class SyncServer {
     };
     const maxPending = this.options.maxPendingHellos ?? 64;
     if (this.pending.size >= maxPending) {
-      reject(CloseCodes.busy, `server busy: ${maxPending} connections are waiting for their hello already; try again later`);
-      return;
+      // The oldest waiting connection has had the longest to say hello: it goes, and the newcomer gets its chance
+      // (a node says hello at once; a flood of silent connections only evicts itself).
+      const [oldest] = this.pending.values();
+      oldest!.refuse(CloseCodes.busy, `server busy: ${maxPending} connections were waiting for their hello; this one waited longest`);
     }
     const helloTimeoutMs = this.options.helloTimeoutMs ?? 5000;
-    this.pending.set(
-      connection,
-      this.timers.setTimeout(() => {
+    this.pending.set(connection, {
+      timer: this.timers.setTimeout(() => {
         if (this.pending.has(connection)) reject(CloseCodes.timeout, `no hello within ${helloTimeoutMs} ms`);
       }, helloTimeoutMs),
-    );
+      refuse: reject,
+    });
     connection.onMessage((text) => {
       if (!connection.open) return;
       try {
@@ -404,7 +406,7 @@ export class SyncServer {
     this.closed = true;
     this.timers.clearTimeout(this.tickHandle);
     this.policy?.flush();
-    for (const [connection, timer] of this.pending) {
+    for (const [connection, { timer }] of this.pending) {
       this.timers.clearTimeout(timer);
       this.closeConnection(connection, CloseCodes.shutdown, 'server shutting down');
     }
