@@ -250,6 +250,8 @@ export class SyncServer {
   private readonly closedByServer = new WeakSet<MessageConnection>();
   /** Rejections are logged one by one up to a budget; a flood is summed up. */
   private readonly rejectionLog = new LogBudget();
+  /** The hello cap being hit is said on its own line, at most once per 10 s. */
+  private readonly capLog = new LogBudget(1, 10_000);
   private readonly skewNs: bigint;
   /**
    * Global groups formed, incomplete among them, frames reported and discarded (by reason),
@@ -318,6 +320,11 @@ export class SyncServer {
     if (this.pending.size >= maxPending) {
       // The oldest waiting connection has had the longest to say hello: it goes, and the newcomer gets its chance
       // (a node says hello at once; a flood of silent connections only evicts itself).
+      if (this.capLog.admit(this.nowMs()))
+        this.options.log?.(
+          'warn',
+          `${maxPending} connections are waiting for their hello (the cap): refusing the oldest as new ones come (a flood of silent connections?)`,
+        );
       const [oldest] = this.pending.values();
       oldest!.refuse(CloseCodes.busy, `server busy: ${maxPending} connections were waiting for their hello; this one waited longest`);
     }
