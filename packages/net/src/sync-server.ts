@@ -105,7 +105,7 @@ export interface SyncServerOptions {
 export interface NodeStatus {
   readonly nodeId: string;
   /** connected; reconnecting (dropped without a clean close, kept for the grace period); departed (left, or forgotten). */
-  readonly state: NodeState['state'] | 'departed';
+  readonly state: 'connected' | 'reconnecting' | 'departed';
   readonly connected: boolean;
   readonly remote: string;
   readonly cameras: readonly { id: string; fps: number }[];
