@@ -311,10 +311,16 @@ export class SyncServer {
       this.pending.delete(connection);
     };
     const reject = (code: number, reason: string) => {
+      const waiting = this.pending.has(connection);
       settle();
       this.countRejection(connection.remote, code, reason);
       this.send(connection, { type: 'error', code: String(code), message: clip(reason) });
-      this.closeConnection(connection, code, reason);
+      // One that never said hello gets no closing handshake (a flood would hold a descriptor per connection
+      // meanwhile): the error is on its way, the socket goes now. A node that was welcomed is closed politely.
+      if (waiting) {
+        this.closedByServer.add(connection);
+        connection.abort(clip(reason, 120));
+      } else this.closeConnection(connection, code, reason);
     };
     const maxPending = this.options.maxPendingHellos ?? 64;
     if (this.pending.size >= maxPending) {
