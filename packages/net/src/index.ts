@@ -25,6 +25,7 @@ export {
   MAX_CAMERA_FPS,
   MAX_ECHO_CHARS,
   MAX_GROUPS_PER_BATCH,
+  MAX_HELLO_BYTES,
   MAX_MESSAGE_BYTES,
   type NodeMessage,
   nodeMessageSchema,

@@ -9,6 +9,11 @@ import { z } from 'zod';
 export const PROTOCOL_VERSION = 1;
 /** Largest message either side accepts, bytes. Bigger ones are rejected and the connection closed. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
+/**
+ * Largest hello, bytes (256 cameras with the longest ids fit in a third of it): a peer that
+ * has not authenticated cannot make the server parse a megabyte.
+ */
+export const MAX_HELLO_BYTES = 64 * 1024;
 /** Groups in one `groups` batch at most. */
 export const MAX_GROUPS_PER_BATCH = 1000;
 /** Highest camera rate a node may announce, frames/s. */

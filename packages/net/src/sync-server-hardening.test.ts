@@ -236,17 +236,25 @@ describe('connections that never say hello', () => {
 });
 
 describe('client input repeated', () => {
-  it('an unknown 1 MB key is repeated cut short: in the error reply, the log and the event', () => {
+  it('an unknown 60 kB key is repeated cut short: in the error reply, the log and the event', () => {
     start();
-    const key = 'k'.repeat(1_000_000);
+    const key = 'k'.repeat(60_000);
     const p = peer('big', { hello: false });
     p.send(`{"type":"hello","v":1,"nodeId":"big","token":"nope","cameras":[{"id":"c","fps":30}],"${key}":1}`);
     const error = p.heard.find((m) => m.type === 'error')!;
-    expect(error.message).toMatch(/invalid message/);
+    expect(error.message).toMatch(/invalid message: \(message\): Unrecognized key: "kkk/);
     expect(error.message!.length).toBeLessThanOrEqual(MAX_ECHO_CHARS + 40);
     expect(logs.every((l) => l.length < 400)).toBe(true);
     const rejected = events.find((e) => e.type === 'rejected');
     expect(rejected?.type === 'rejected' && rejected.reason.length).toBeLessThanOrEqual(MAX_ECHO_CHARS + 40);
+  });
+
+  it('before its hello a peer is held to the size of a hello: a 1 MB one is refused unparsed', () => {
+    start();
+    const p = peer('big', { hello: false });
+    p.send(`{"type":"hello","v":1,"nodeId":"big","token":"${TOKEN}","cameras":[{"id":"c","fps":30}],"${'k'.repeat(1_000_000)}":1}`);
+    expect(p.heard[0]?.message).toMatch(/message of 1000\d+ bytes exceeds the 65536-byte limit/);
+    expect(server.counters.rejectedByReason['too-large']).toBe(1);
   });
 });
 

@@ -33,6 +33,8 @@ import {
   encodeMessage,
   type GroupsMessage,
   type HelloMessage,
+  MAX_HELLO_BYTES,
+  MAX_MESSAGE_BYTES,
   nodeMessageSchema,
   type PhaseLockMessage,
   PROTOCOL_VERSION,
@@ -344,7 +346,8 @@ export class SyncServer {
     connection.onMessage((text) => {
       if (!connection.open) return;
       try {
-        const message = decodeMessage(text, nodeMessageSchema);
+        // Until it has said hello, a peer is held to the size of a hello.
+        const message = decodeMessage(text, nodeMessageSchema, node ? MAX_MESSAGE_BYTES : MAX_HELLO_BYTES);
         if (!node) {
           if (message.type !== 'hello') throw new ProtocolError(`expected hello first, got "${message.type}"`, CloseCodes.protocol);
           node = this.onHello(connection, message);
