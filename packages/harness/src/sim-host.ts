@@ -156,10 +156,12 @@ export function startSimProcess(machine: SimMachine, o: SimProcessOptions): SimH
     onGroup: o.onGroup,
   });
   // Report the simulated PTP state as ptp4l's supervisor would: the servo's residual as the offset,
-  // LISTENING while no PTP messages arrive (holdover).
+  // LISTENING while no PTP messages arrive (holdover). Drops go with it, as join reports a real camera's
+  // (the cameras' own count: what the demo's status line shows).
   const reportPtp = () => {
     const holdover = rig.inHoldover(scheduler.nowNs);
     client.reportPtp(holdover ? { state: 'listening' } : { state: 'slave', offsetNs: Math.round(rig.residualAt(scheduler.nowNs)) });
+    client.reportDrops(Object.fromEntries(cameras.map((c) => [c.id, c.counts.drop])));
     timers.setTimeout(reportPtp, 1000);
   };
   timers.setTimeout(reportPtp, 1000);
