@@ -14,8 +14,8 @@ export interface DeliveryOptions {
   readonly followServer?: boolean;
   /**
    * Groups held waiting for their instant at most (they hold camera buffers). Past this the
-   * oldest is handed over early if the application is idle, or dropped if it is busy; both
-   * are counted. Default 16.
+   * oldest is handed over early if it is not due yet and the application is idle, else
+   * dropped (released); both are counted. Default 16.
    */
   readonly maxHeld?: number;
 }
@@ -30,9 +30,9 @@ export interface DeliveryStats {
   readonly late: number;
   /** How late the latest of those was, ns. */
   readonly lastLateByNs: number;
-  /** Handed over before their instant because `maxHeld` groups were waiting. */
+  /** Handed over before their instant because `maxHeld` groups were waiting (the delay is too long for the bound). */
   readonly early: number;
-  /** Dropped (released) because `maxHeld` groups were waiting for a busy application. */
+  /** Dropped (released) because `maxHeld` groups were waiting for an application that is behind. */
   readonly dropped: number;
   /** Waiting now. */
   readonly held: number;
@@ -86,13 +86,15 @@ export class GroupDelivery {
   push(group: FrameGroup): void {
     if (this.queue.length >= this.maxHeld) {
       const oldest = this.queue.shift()!;
-      if (this.busy) {
-        this.counts.dropped++;
-        oldest.release();
-      } else {
+      if (!this.busy && this.flushing === false && this.dueNs(oldest) > this.rigNow()) {
+        // The delay is longer than the bound allows: better early than lost.
         this.cancelTimer();
         this.counts.early++;
         this.handOver(oldest);
+      } else {
+        // The application is behind: its oldest waiting group goes.
+        this.counts.dropped++;
+        oldest.release();
       }
     }
     this.queue.push(group);
@@ -124,7 +126,7 @@ export class GroupDelivery {
       this.handOver(this.queue.shift()!);
       return;
     }
-    const due = head.timeNs + BigInt(Math.round(this.delayNs));
+    const due = this.dueNs(head);
     const waitNs = Number(due - this.rigNow());
     if (waitNs > 0) {
       this.timer = this.timers.setTimeout(() => {
@@ -142,6 +144,10 @@ export class GroupDelivery {
     this.counts.late++;
     this.counts.lastLateByNs = -waitNs;
     this.handOver(this.queue.shift()!);
+  }
+
+  private dueNs(group: FrameGroup): bigint {
+    return group.timeNs + BigInt(Math.round(this.delayNs));
   }
 
   private handOver(group: FrameGroup): void {
