@@ -54,10 +54,10 @@ const NO_PIVOT = -1;
  *
  * Guarantees: each frame is used at most once; groups are complete and do not cross; with
  * agePenalty 0 a group's span is minimal among the sets containing its pivot (the latest
- * of the cameras' oldest frames). The search looks only at each queue's oldest frames, so
- * while no queue overflows the output is a function of the frames received, whatever the
- * interleaving of the camera streams; a group is published as soon as it is provably
- * optimal (with `minIntervalNs`, before the next frame of every camera arrives).
+ * of the cameras' oldest frames). As in ROS, what has been published by a given moment
+ * can depend on how the camera streams interleave (the optimality proof is tried only
+ * when an empty queue gets a frame), and with small queues so can which frames overflow;
+ * `orderIndependent` removes that.
  *
  * Unlike ROS, a frame whose time does not increase past its camera's previous one is
  * discarded (out-of-order) instead of queued.
