@@ -240,7 +240,7 @@ export class ApproximatePolicy extends PolicyBase {
   private virtualSearch(): void {
     const n = this.deques.length;
     const moves = this.virtualMoves;
-    moves.fill(0);
+    // `moves` is all zeros here: recoverMoves leaves it so.
     for (;;) {
       let endTime = this.virtualTime(0);
       let startIndex = 0;
@@ -288,6 +288,7 @@ export class ApproximatePolicy extends PolicyBase {
     this.candidate = candidate;
     // Frames already passed over can no longer be part of a better group.
     for (const past of this.past) {
+      if (past.length === 0) continue;
       for (const h of past) {
         this.held--;
         this.out.discard(h.frame, 'stale');
@@ -329,6 +330,7 @@ export class ApproximatePolicy extends PolicyBase {
       const q = this.deques[i]!;
       const past = this.past[i]!;
       for (let k = moves[i]!; k > 0; k--) q.unshift(past.pop()!);
+      moves[i] = 0;
       if (q.length > 0) this.numNonEmpty++;
     }
   }
