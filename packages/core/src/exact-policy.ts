@@ -1,5 +1,6 @@
 import type { Frame } from './frame.js';
 import { type CameraSpec, checkPositiveInt, GroupIdCounter, PolicyBase, type PolicyOutput } from './grouping-policy.js';
+import type { InstantNs } from './time.js';
 
 export interface ExactPolicyOptions {
   /** Distinct timestamps held at once; the oldest is discarded (overflow) past this. Default 10. */
@@ -39,6 +40,8 @@ export class ExactPolicy extends PolicyBase {
   private head = 0;
   private length = 0;
   private held = 0;
+  private lastStamp: InstantNs | undefined;
+  private lastStampRel = 0;
 
   constructor(cameras: readonly CameraSpec[], out: PolicyOutput, options: ExactPolicyOptions = {}, ids?: GroupIdCounter) {
     super(cameras, out, ids ?? new GroupIdCounter());
@@ -51,6 +54,15 @@ export class ExactPolicy extends PolicyBase {
 
   get pendingFrames(): number {
     return this.held;
+  }
+
+  /** Cameras of one instant carry the same stamp: the last conversion is reused (a bigint compare instead of a subtraction). */
+  protected override rel(t: InstantNs): number {
+    if (t === this.lastStamp) return this.lastStampRel;
+    const rel = super.rel(t);
+    this.lastStamp = t;
+    this.lastStampRel = rel;
+    return rel;
   }
 
   push(frame: Frame): void {
