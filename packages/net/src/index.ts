@@ -7,6 +7,7 @@
 
 export { globalCameraId, splitGlobalCameraId } from './camera-id.js';
 export { channelTimebaseSampler } from './channel-timebase.js';
+export type { DeliveryOptions, DeliveryStats } from './group-delivery.js';
 export { LogBudget } from './log-budget.js';
 export { memoryConnectionPair } from './memory-connection.js';
 // Transports
