@@ -4,7 +4,7 @@ import { type Channel, FoxgloveClient, type MessageData } from '@foxglove/ws-pro
 import { readPatternStamp } from '@syncap/sim';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { NODE_BIN, startProcess, stop, waitFor } from '../support/processes.js';
+import { NODE_BIN, SERVER_BIN, startProcess, stop, waitFor } from '../support/processes.js';
 
 describe('live view in Foxglove', () => {
   it('capture --foxglove-port serves the recording topics: a Foxglove client decodes live images of the running cameras', async () => {
@@ -44,4 +44,72 @@ describe('live view in Foxglove', () => {
       expect(await stop(p)).toBe(0);
     }
   }, 60_000);
+
+  it("join --foxglove-port serves the node's live images to Foxglove, while its thumbnails reach the server", async () => {
+    const server = startProcess(SERVER_BIN, ['--port', '0', '--token', 'fox-token']);
+    let node: ReturnType<typeof startProcess> | undefined;
+    try {
+      const port = await waitFor(() => server.stdout.map((l) => /"port":(\d+)/.exec(l)?.[1]).find(Boolean), 20_000, 'the server to listen');
+      node = startProcess(NODE_BIN, [
+        'join',
+        `ws://127.0.0.1:${port}`,
+        '--token',
+        'fox-token',
+        '--node-id',
+        'fox',
+        '--simulate',
+        '2',
+        '--pixels',
+        '320x180:YUYV',
+        '--foxglove-port',
+        '0',
+        '--duration-s',
+        '40',
+      ]);
+      const url = await waitFor(() => node!.stdout.map((l) => /"foxglove":"([^"]+)"/.exec(l)?.[1]).find(Boolean), 20_000, 'the Foxglove URL');
+      const client = new FoxgloveClient({ ws: new WebSocket(url, [FoxgloveClient.SUPPORTED_SUBPROTOCOL]) as never });
+      const images: Array<{ width: number; height: number; encoding: string; exposureNs: bigint }> = [];
+      const topics: string[] = [];
+      const subscribed = new Map<number, Channel>();
+      client.on('advertise', (channels: Channel[]) => {
+        topics.push(...channels.map((c) => c.topic));
+        const cam = channels.find((c) => c.topic === '/cam0/image_raw');
+        if (cam) subscribed.set(client.subscribe(cam.id), cam);
+      });
+      client.on('message', (m: MessageData) => {
+        const channel = subscribed.get(m.subscriptionId)!;
+        const image = new MessageReader(parse(channel.schema, { ros2: true })).readMessage<{
+          width: number;
+          height: number;
+          encoding: string;
+          data: Uint8Array;
+        }>(m.data);
+        const { exposureNs } = readPatternStamp(image.data, image.width, image.height, 2)!;
+        images.push({ width: image.width, height: image.height, encoding: image.encoding, exposureNs });
+      });
+      // The simulated cameras start once their PTP has settled (3 s).
+      await waitFor(() => (images.length >= 5 ? true : undefined), 30_000, 'five live images from join');
+      expect(topics).toEqual(expect.arrayContaining(['/cam0/image_raw', '/cam1/image_raw', '/syncap/frame_groups', '/syncap/clock_samples']));
+      // The cameras' real geometry and format (not a placeholder), and a running camera: the exposure instant
+      // drawn into each image moves forward (its seq may start again: phase lock restarts cameras).
+      expect(images[0]).toMatchObject({ width: 320, height: 180, encoding: 'yuv422_yuy2' });
+      expect(images.every((im, i) => i === 0 || im.exposureNs > images[i - 1]!.exposureNs)).toBe(true);
+      client.close();
+      // Meanwhile the node sends its thumbnails to the server: both cameras', real JPEGs.
+      const status = await waitFor(
+        async () => {
+          const s = (await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as { thumbnails: Record<string, { width: number; version: number }> };
+          return s.thumbnails['fox/cam0'] && s.thumbnails['fox/cam1'] ? s : undefined;
+        },
+        20_000,
+        'thumbnails of both cameras on the server',
+      );
+      expect(status.thumbnails['fox/cam0']!.width).toBe(320);
+      const jpeg = new Uint8Array(await (await fetch(`http://127.0.0.1:${port}/api/thumbnails/fox/cam0.jpg`)).arrayBuffer());
+      expect([jpeg[0], jpeg[1]]).toEqual([0xff, 0xd8]);
+    } finally {
+      if (node) expect(await stop(node)).toBe(0);
+      await stop(server);
+    }
+  }, 90_000);
 });

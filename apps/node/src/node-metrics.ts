@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { ConfigError } from '@syncap/core';
-import type { SyncClient } from '@syncap/net';
+import type { SyncClient, ThumbnailStats } from '@syncap/net';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 export interface NodeMetricsSource {
@@ -10,6 +10,8 @@ export interface NodeMetricsSource {
   readonly drops: () => Readonly<Record<string, number>>;
   /** Whether phase lock is on and how many cameras are locked. */
   readonly phaseLock: () => { readonly enabled: boolean; readonly locked: number };
+  /** What became of the dashboard thumbnail slots (undefined: thumbnails off). */
+  readonly thumbnails?: () => ThumbnailStats | undefined;
 }
 
 const gaugeFill = (fill: (metric: Gauge) => void) =>
@@ -71,6 +73,27 @@ export class NodeMetrics {
       collect() {
         this.reset();
         for (const [camera, n] of Object.entries(source.drops())) this.inc({ node, camera }, n);
+      },
+    });
+    new Counter({
+      name: 'syncap_node_thumbnails_total',
+      help: 'Dashboard thumbnail slots (one per camera per interval): sent, or skipped and why (busy: the last one still being made)',
+      labelNames: ['node', 'outcome'],
+      registers,
+      collect() {
+        this.reset();
+        const t = source.thumbnails?.();
+        if (!t) return;
+        const outcomes: Record<string, number> = {
+          sent: t.sent,
+          busy: t.skippedBusy,
+          'backed-up': t.skippedBackedUp,
+          offline: t.skippedOffline,
+          unsupported: t.skippedUnsupported,
+          'too-large': t.skippedTooLarge,
+          failed: t.failed,
+        };
+        for (const [outcome, n] of Object.entries(outcomes)) this.inc({ node, outcome }, n);
       },
     });
   }

@@ -81,6 +81,72 @@
     );
   }
 
+  // Camera tiles, kept across ticks (an image is fetched again only when its version changes).
+  const tiles = new Map(); // node/camera → { figure, media, caption, version }
+
+  function tileFor(id) {
+    let tile = tiles.get(id);
+    if (!tile) {
+      const figure = document.createElement('figure');
+      figure.dataset.camera = id;
+      const caption = document.createElement('figcaption');
+      figure.append(document.createElement('div'), caption);
+      tile = { figure, media: figure.firstChild, caption, version: undefined };
+      tiles.set(id, tile);
+    }
+    return tile;
+  }
+
+  function showPlaceholder(tile, text) {
+    if (tile.media.tagName !== 'DIV') {
+      const div = document.createElement('div');
+      tile.media.replaceWith(div);
+      tile.media = div;
+    }
+    tile.media.className = 'placeholder';
+    tile.media.textContent = text;
+    tile.version = undefined;
+  }
+
+  function showThumbnail(tile, nodeId, cameraId, thumbnail) {
+    if (tile.media.tagName !== 'IMG') {
+      const img = document.createElement('img');
+      img.alt = `${nodeId}/${cameraId}`;
+      img.onerror = () => showPlaceholder(tile, 'image unavailable');
+      tile.media.replaceWith(img);
+      tile.media = img;
+    }
+    if (tile.version === thumbnail.version) return;
+    tile.version = thumbnail.version;
+    tile.media.width = thumbnail.width;
+    tile.media.height = thumbnail.height;
+    tile.media.dataset.version = String(thumbnail.version);
+    tile.media.src = `/api/thumbnails/${encodeURIComponent(nodeId)}/${encodeURIComponent(cameraId)}.jpg?v=${thumbnail.version}`;
+  }
+
+  function renderCameras(nodes, cameraFps, thumbnails) {
+    const wanted = [];
+    for (const n of nodes) {
+      if (n.state === 'departed') continue;
+      for (const c of n.cameras) {
+        const id = `${n.nodeId}/${c.id}`;
+        const tile = tileFor(id);
+        wanted.push(tile.figure);
+        tile.figure.dataset.state = n.state;
+        const thumbnail = thumbnails[id];
+        // A camera without pixels (timing only), or whose first thumbnail has not come yet.
+        if (thumbnail) showThumbnail(tile, n.nodeId, c.id, thumbnail);
+        else showPlaceholder(tile, 'no image');
+        const fps = cameraFps[id];
+        tile.caption.textContent = `${id} · ${fps == null ? '–' : fps.toFixed(1)} fps · ${n.drops[c.id] ?? 0} drops`;
+      }
+    }
+    const keep = new Set(wanted);
+    for (const [id, tile] of tiles) if (!keep.has(tile.figure)) tiles.delete(id);
+    const box = $('#cameras');
+    if (wanted.length !== box.children.length || wanted.some((f, i) => box.children[i] !== f)) box.replaceChildren(...wanted);
+  }
+
   function addEvent(e) {
     const li = document.createElement('li');
     li.textContent = `${new Date(e.at).toLocaleTimeString()}  ${e.text}`;
@@ -100,6 +166,7 @@
       `${count('connected')} connected · ${count('reconnecting')} reconnecting · ${count('departed')} departed · ` +
       `${t.groups} global groups (${t.incomplete} incomplete) · span p50 ${us(t.spanP50Ns)}`;
     renderNodes(t.nodes, t.reference);
+    renderCameras(t.nodes, t.cameraFps ?? {}, t.thumbnails ?? {});
     if (t.spanP50Ns != null) {
       push(spanData, [x, t.spanP50Ns / 1000, t.spanMaxNs / 1000]);
       spanChart.setData(spanData);

@@ -1,16 +1,20 @@
 import type { ServerResponse } from 'node:http';
-import { clip, LogBudget, type SyncServer, type SyncServerEvent } from '@syncap/net';
+import { clip, globalCameraId, LogBudget, type SyncServer, type SyncServerEvent } from '@syncap/net';
+import type { ThumbnailStore } from './thumbnail-store.js';
 
 /** Dashboard clients at most; more get 503 (each is a long-lived response). */
 export const MAX_DASHBOARD_CLIENTS = 32;
 /** A client this far behind (bytes not yet written to it) is cut off rather than buffered without bound. */
 const MAX_CLIENT_BACKLOG_BYTES = 1024 * 1024;
 const RECENT_EVENTS = 50;
+/** Camera rates are measured over this many ticks (2 s at the default tick). */
+const RATE_TICKS = 4;
 
 /**
  * The dashboard's live feed (Server-Sent Events): a `tick` twice a second with the
- * nodes table and the span of the groups formed since the last tick, and an `event`
- * for each connection change or adjustment. Bounded: slow clients are dropped, the
+ * nodes table, the span of the groups formed since the last tick, each camera's
+ * measured frame rate and its latest thumbnail's version (the page fetches the image
+ * only when that changes), and an `event` for each connection change or adjustment. Bounded: slow clients are dropped, the
  * clients and the recent events list are capped, each event's text is cut short, and
  * rejections (which peers cause at will) are listed within a budget and summed up.
  */
@@ -22,12 +26,15 @@ export class DashboardFeed {
   private readonly recent: Array<{ at: number; text: string }> = [];
   private readonly rejections = new LogBudget(10, 10_000);
   private readonly timer: NodeJS.Timeout;
+  /** Frames reported per camera at the latest ticks, oldest first (at most RATE_TICKS + 1). */
+  private readonly frameCounts: Array<{ atMs: number; counts: Map<string, number> }> = [];
   /** Clients refused (the cap) and cut off (not reading), since the start. */
   readonly counters = { refused: 0, cutOff: 0 };
 
   constructor(
     private readonly server: SyncServer,
     tickMs = 500,
+    private readonly thumbnails?: ThumbnailStore,
   ) {
     server.onEvent((e) => this.onEvent(e));
     this.timer = setInterval(() => this.tick(), tickMs);
@@ -59,8 +66,8 @@ export class DashboardFeed {
       if (e.group.size >= 2 && this.spans.length < 10_000) this.spans.push(e.group.spanNs);
       return;
     }
-    // Discards are counted in the server's counters (and /metrics), not listed one by one.
-    if (e.type === 'discarded') return;
+    // Discards are counted in the server's counters (and /metrics), not listed one by one; thumbnails show in the tiles.
+    if (e.type === 'discarded' || e.type === 'thumbnail') return;
     if (e.type === 'rejected' && !this.rejections.admit(Date.now())) return;
     this.add(describe(e));
   }
@@ -77,6 +84,7 @@ export class DashboardFeed {
     if (suppressed > 0) this.add(`${suppressed} more connections rejected (counted in /metrics)`);
     const spans = this.spans.sort((a, b) => a - b);
     const status = this.server.status();
+    const now = Date.now();
     this.broadcast('tick', {
       at: Date.now(),
       groups: this.groups,
@@ -86,8 +94,26 @@ export class DashboardFeed {
       totals: status.counters,
       reference: status.reference,
       nodes: status.nodes,
+      cameraFps: this.cameraFps(status.nodes, now),
+      thumbnails: this.thumbnails?.index() ?? {},
     });
     this.spans = [];
+  }
+
+  /** Frames per second each camera reported over the last few ticks (by node/camera). */
+  private cameraFps(nodes: ReturnType<SyncServer['status']>['nodes'], nowMs: number): Record<string, number> {
+    const counts = new Map<string, number>();
+    for (const n of nodes) if (n.state !== 'departed') for (const [cam, k] of Object.entries(n.framesReported)) counts.set(globalCameraId(n.nodeId, cam), k);
+    this.frameCounts.push({ atMs: nowMs, counts });
+    if (this.frameCounts.length > RATE_TICKS + 1) this.frameCounts.shift();
+    const first = this.frameCounts[0]!;
+    const seconds = (nowMs - first.atMs) / 1000;
+    const fps: Record<string, number> = {};
+    for (const [id, k] of counts) {
+      const before = first.counts.get(id);
+      if (before !== undefined && seconds > 0 && k >= before) fps[id] = Math.round(((k - before) / seconds) * 10) / 10;
+    }
+    return fps;
   }
 
   private broadcast(event: string, data: unknown): void {
@@ -102,7 +128,7 @@ export class DashboardFeed {
 }
 
 /** One line for the events list. */
-function describe(e: Exclude<SyncServerEvent, { type: 'global-group' | 'discarded' }>): string {
+function describe(e: Exclude<SyncServerEvent, { type: 'global-group' | 'discarded' | 'thumbnail' }>): string {
   switch (e.type) {
     case 'node-connected':
       return `node ${e.nodeId} connected (${e.remote})`;

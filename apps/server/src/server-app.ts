@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { DashboardFeed } from './dashboard-feed.js';
 import { HttpGuard, READ_TOKEN_COOKIE } from './http-guard.js';
 import { ServerMetrics } from './server-metrics.js';
+import { ThumbnailStore } from './thumbnail-store.js';
 
 export interface ServerAppOptions {
   readonly host?: string;
@@ -39,6 +40,8 @@ export interface ServerApp {
   readonly url: string;
   readonly port: number;
   readonly sync: SyncServer;
+  /** The latest thumbnail of every camera (what nodes send for the dashboard). */
+  readonly thumbnails: ThumbnailStore;
   /** Names this run of the server: global-group records carry it (their ids restart with each run). */
   readonly runId: string;
   close(): Promise<void>;
@@ -55,12 +58,16 @@ const STATIC: Record<string, { file: () => string; type: string }> = {
   '/vendor/uPlot.min.css': { file: () => require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
 
+/** `/api/thumbnails/<node>/<camera>.jpg`, ids as the protocol allows them. */
+const THUMBNAIL_PATH = /^\/api\/thumbnails\/([A-Za-z0-9._:-]{1,64})\/([A-Za-z0-9._:-]{1,64})\.jpg$/;
+
 /** HTTP deadlines: a client that sends no request, or sends it slowly, is cut off (the dashboard's live feed is a response, not a request). */
 const HTTP_TIMEOUTS = { headersTimeout: 5000, requestTimeout: 10_000, connectionsCheckingInterval: 1000 };
 
 /**
  * The syncap-server process: one HTTP port serving the dashboard (/), its live feed
- * (/events), /metrics, /healthz and /api/status, with WebSocket upgrades going to
+ * (/events), /metrics, /healthz, /api/status and the cameras' latest thumbnails
+ * (/api/thumbnails/<node>/<camera>.jpg), with WebSocket upgrades going to
  * the SyncServer (nodes join ws://host:port). A server that cannot start (the port in
  * use, an address it cannot bind, a record directory it cannot write) throws a
  * SyncapError and leaves nothing running.
@@ -82,8 +89,9 @@ export async function startServerApp(options: ServerAppOptions): Promise<ServerA
     log: (level, message, fields) => log[level](fields ?? {}, message),
     onListenerError: (error) => log.error({ err: error }, 'a SyncServer listener threw'),
   });
-  const metrics = new ServerMetrics(sync);
-  const feed = new DashboardFeed(sync);
+  const thumbnails = new ThumbnailStore().follow(sync);
+  const metrics = new ServerMetrics(sync, thumbnails);
+  const feed = new DashboardFeed(sync, 500, thumbnails);
   const guard = new HttpGuard({ bindHost: host, allowHosts: options.allowHosts, readToken: options.readToken });
   const startedAt = Date.now();
   if (index) {
@@ -150,13 +158,31 @@ export async function startServerApp(options: ServerAppOptions): Promise<ServerA
         return;
       }
       case '/api/status':
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(sync.status()));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...sync.status(), thumbnails: thumbnails.index() }));
         return;
       case '/events':
         feed.attach(res);
         return;
-      default:
+      default: {
+        const thumbnail = THUMBNAIL_PATH.exec(path);
+        if (thumbnail) {
+          const t = thumbnails.get(thumbnail[1]!, thumbnail[2]!);
+          if (!t) {
+            res.writeHead(404, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end('no thumbnail of this camera (yet)\n');
+            return;
+          }
+          // no-store: the page asks again (with ?v=<version>) only when the feed says there is a newer one.
+          res.writeHead(200, {
+            'content-type': 'image/jpeg',
+            'content-length': t.jpeg.byteLength,
+            'cache-control': 'no-store',
+            'x-thumbnail-version': String(t.version),
+          });
+          res.end(req.method === 'HEAD' ? undefined : t.jpeg);
+          return;
+        }
         res.writeHead(404, { 'content-type': 'text/plain' }).end(`no such page: ${path.slice(0, 80)}\n`);
+      }
     }
   }
 
@@ -180,6 +206,7 @@ export async function startServerApp(options: ServerAppOptions): Promise<ServerA
     url,
     port: actualPort,
     sync,
+    thumbnails,
     runId,
     close: async () => {
       feed.close();

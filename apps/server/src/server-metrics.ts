@@ -1,5 +1,6 @@
 import { type NodeStatus, rejectionReason, type SyncServer } from '@syncap/net';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { ThumbnailStore } from './thumbnail-store.js';
 
 const PTP_STATES = ['absent', 'listening', 'uncalibrated', 'slave', 'master', 'faulty', 'unknown'] as const;
 const NODE_STATES = ['connected', 'reconnecting', 'departed'] as const;
@@ -60,7 +61,7 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
-  constructor(server: SyncServer) {
+  constructor(server: SyncServer, thumbnails?: ThumbnailStore) {
     collectDefaultMetrics({ register: this.registry });
     const status = () => server.status();
     // Values read from the server when scraped: a gauge is set, a counter mirrors a count the server (or a node) keeps.
@@ -131,6 +132,21 @@ export class ServerMetrics {
     mirroredCounter('syncap_nodes_departed_total', 'Nodes that left (a clean close) or were forgotten (no reconnect within the grace period)', [], (set) =>
       set({}, server.counters.departed),
     );
+    mirroredCounter('syncap_thumbnails_received_total', 'Camera thumbnails nodes sent for the dashboard (accepted)', [], (set) =>
+      set({}, server.counters.thumbnails),
+    );
+    if (thumbnails) {
+      mirroredCounter(
+        'syncap_thumbnails_dropped_total',
+        'Thumbnails not kept: too soon after the last of their camera, or evicted for the byte budget',
+        ['reason'],
+        (set) => {
+          set({ reason: 'too-frequent' }, thumbnails.counters.tooFrequent);
+          set({ reason: 'evicted' }, thumbnails.counters.evicted);
+        },
+      );
+      scraped('gauge', 'syncap_thumbnail_bytes', 'Bytes of the latest thumbnails held for the dashboard', [], (set) => set({}, thumbnails.size.bytes));
+    }
     server.onEvent((e) => {
       if (e.type === 'global-group') {
         this.groups.inc();

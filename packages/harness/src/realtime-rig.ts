@@ -4,7 +4,7 @@ import { wsConnector } from '@syncap/net';
 import { SeededRandom, SimScheduler } from '@syncap/sim';
 import { RealtimePacer } from './realtime-pacer.js';
 import type { RigSpec } from './rig-spec.js';
-import { createSimHost, type SimHost } from './sim-host.js';
+import { createSimHost, type SimHost, type SimProcessOptions } from './sim-host.js';
 
 export interface RealtimeSimNodesOptions {
   readonly url: string;
@@ -17,6 +17,8 @@ export interface RealtimeSimNodesOptions {
   readonly nodeId?: string;
   /** Consumer of each host's local groups (recording); default: released. */
   readonly onGroup?: (group: FrameGroup) => void;
+  /** Send the server thumbnails of the cameras' images (with `spec.pixels`), see SimProcessOptions. Default: none. */
+  readonly thumbnails?: SimProcessOptions['thumbnails'];
 }
 
 /**
@@ -44,6 +46,7 @@ export class RealtimeSimNodes {
           connect: wsConnector(o.url),
           nodeId: o.nodeId,
           onGroup: o.onGroup,
+          thumbnails: o.thumbnails,
           session: randomSessionId(),
         }),
       );

@@ -63,6 +63,11 @@ export function parseRigPixels(text: string): RigPixels {
   return { width, height, pixelFormat: format };
 }
 
+/** `WxH:FOURCC`, as parseRigPixels reads it. */
+export function formatRigPixels(p: RigPixels): string {
+  return `${p.width}x${p.height}:${p.pixelFormat}`;
+}
+
 /** The defaults, the same for every command (one place; `--help` shows them). */
 export const RIG_DEFAULTS: RigSpec = {
   hosts: 3,

@@ -1,6 +1,6 @@
 import { ClockMapper, type Frame, type FrameGroup, type PolicyConfig, type Timers } from '@syncap/core';
-import { encodeJpegSync } from '@syncap/jpeg';
-import { type Connector, SyncClient, SyncNode } from '@syncap/net';
+import { encodeJpegSync, jpegThumbnailer } from '@syncap/jpeg';
+import { type Connector, SyncClient, SyncNode, type ThumbnailFeedOptions } from '@syncap/net';
 import { type HostClock, PtpServoSim, type SeededRandom, SimCamera, SimClock, type SimPixelsOptions, type SimScheduler } from '@syncap/sim';
 import type { RigPixels, RigSpec } from './rig-spec.js';
 
@@ -44,6 +44,11 @@ export interface SimProcessOptions {
   readonly incarnation?: number;
   /** The application's consumer of local groups (default: released); a promise holds the next group back. */
   readonly onGroup?: (group: FrameGroup) => void | Promise<void>;
+  /**
+   * Send the server thumbnails of the cameras' images (cameras with pixels only): one per camera
+   * per `intervalMs` (default 1000), made by `thumbnailer` (default @syncap/jpeg's). Default: none.
+   */
+  readonly thumbnails?: Partial<ThumbnailFeedOptions>;
   /** Sees every mapped frame (the simulation keys ground truth by it). */
   readonly onMapped?: (raw: Frame, mapped: Frame) => void;
   /**
@@ -154,6 +159,7 @@ export function startSimProcess(machine: SimMachine, o: SimProcessOptions): SimH
     client,
     phaseLock: spec.phaseLock ? { toleranceNs: spec.phaseToleranceNs, trim: {} } : false,
     onGroup: o.onGroup,
+    ...(o.thumbnails ? { thumbnails: { ...o.thumbnails, thumbnailer: o.thumbnails.thumbnailer ?? jpegThumbnailer() } } : {}),
   });
   // Report the simulated PTP state as ptp4l's supervisor would: the servo's residual as the offset,
   // LISTENING while no PTP messages arrive (holdover). Drops go with it, as join reports a real camera's

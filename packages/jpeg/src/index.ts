@@ -5,5 +5,5 @@
  * and live thumbnails; never on the capture path.
  */
 
-export { decodeJpeg, encodeJpeg, encodeJpegSync, isJpegAvailable, jpegThumbnail, jpegThumbnailOfJpeg } from './jpeg.js';
+export { decodeJpeg, encodeJpeg, encodeJpegSync, isJpegAvailable, jpegThumbnail, jpegThumbnailer, jpegThumbnailOfJpeg } from './jpeg.js';
 export type { DecodedImage, RawImageOptions, RawPixelFormat } from './jpeg-binding.js';

@@ -76,3 +76,27 @@ export async function decodeJpeg(jpeg: Uint8Array, options: { maxWidth?: number 
     throw typed(error, `decoding a ${jpeg.byteLength}-byte JPEG`);
   }
 }
+
+/** The raw layouts jpegThumbnail takes. */
+const RAW_FORMATS: ReadonlySet<string> = new Set(['YUYV', 'UYVY', 'RGB3', 'BGR3', 'GREY']);
+
+/**
+ * Makes live thumbnails of camera frames, off the JS thread: raw frames (YUYV, UYVY, RGB3,
+ * BGR3, GREY) through jpegThumbnail, MJPG through jpegThumbnailOfJpeg (decoded at a reduced
+ * scale). Other formats (H264, a simulated camera without pixels) have none. It fits
+ * @syncap/net's Thumbnailer. Width at most `maxWidth` (default 320), quality default 70.
+ */
+export function jpegThumbnailer(options: { maxWidth?: number; quality?: number } = {}): {
+  supports(pixelFormat: string): boolean;
+  make(image: { bytes: Uint8Array; width: number; height: number; pixelFormat: string }): Promise<Uint8Array>;
+} {
+  const maxWidth = options.maxWidth ?? 320;
+  const quality = options.quality ?? 70;
+  return {
+    supports: (pixelFormat) => pixelFormat === 'MJPG' || RAW_FORMATS.has(pixelFormat),
+    make: (image) =>
+      image.pixelFormat === 'MJPG'
+        ? jpegThumbnailOfJpeg(image.bytes, { maxWidth, quality })
+        : jpegThumbnail(image.bytes, { width: image.width, height: image.height, pixelFormat: image.pixelFormat, maxWidth, quality }),
+  };
+}

@@ -1,5 +1,5 @@
 /**
- * @syncap/net — syncap across hosts: the sync protocol (v1, JSON over WebSocket), the
+ * @syncap/net — syncap across hosts: the sync protocol (v1, JSON over WebSocket; thumbnails as binary messages), the
  * SyncServer that forms global groups, the SyncClient a node reports through, the
  * SyncNode main loop (phase lock to the rig grid), and PTP supervision (linuxptp).
  * Transport-agnostic: the same code runs over WebSockets and over the simulated network.
@@ -49,7 +49,7 @@ export {
   parsePmc,
   queryPmc,
 } from './ptp/ptp-supervisor.js';
-export { SyncClient, type SyncClientEvent, type SyncClientOptions } from './sync-client.js';
+export { SyncClient, type SyncClientEvent, type SyncClientOptions, type ThumbnailRoom } from './sync-client.js';
 export { SyncNode, type SyncNodeEvent, type SyncNodeOptions } from './sync-node.js';
 // Server, client, node
 export {
@@ -60,5 +60,24 @@ export {
   type SyncServerEvent,
   type SyncServerOptions,
 } from './sync-server.js';
+// Thumbnails (the one binary message)
+export {
+  type Thumbnailer,
+  ThumbnailFeed,
+  type ThumbnailFeedOptions,
+  type ThumbnailSink,
+  type ThumbnailSource,
+  type ThumbnailStats,
+} from './thumbnail-feed.js';
+export {
+  decodeThumbnailMessage,
+  encodeThumbnailMessage,
+  jpegSize,
+  MAX_THUMBNAIL_BYTES,
+  MAX_THUMBNAIL_HEIGHT,
+  MAX_THUMBNAIL_WIDTH,
+  type ReceivedThumbnail,
+  type ThumbnailMessage,
+} from './thumbnail-message.js';
 export { tokensMatch } from './token.js';
 export { listenWs, type WsListener, type WsListenOptions, wsConnection, wsConnector } from './ws-transport.js';

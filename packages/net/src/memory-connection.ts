@@ -16,6 +16,7 @@ export function memoryConnectionPair(
   deliver: (fn: () => void, from: 0 | 1) => void = (fn) => fn(),
 ): [MessageConnection, MessageConnection] {
   const messages = [new Listeners<string>(), new Listeners<string>()];
+  const binaries = [new Listeners<Uint8Array>(), new Listeners<Uint8Array>()];
   const closes = [new Listeners<{ code: number; reason: string }>(), new Listeners<{ code: number; reason: string }>()];
   const open = [true, true];
   const closeSide = (side: 0 | 1, code: number, reason: string) => {
@@ -38,6 +39,14 @@ export function memoryConnectionPair(
           if (open[other]) messages[other]!.emit(text);
         }, side);
       },
+      sendBinary(bytes) {
+        if (!open[side]) return;
+        // What crosses a wire is a copy: the sender may reuse its buffer, the receiver may keep its own.
+        const copy = bytes.slice();
+        deliver(() => {
+          if (open[other]) binaries[other]!.emit(copy);
+        }, side);
+      },
       close(code, reason) {
         if (!closeSide(side, code, reason)) return;
         deliver(() => closeSide(other, code, reason), side);
@@ -46,6 +55,7 @@ export function memoryConnectionPair(
         this.close(1006, reason);
       },
       onMessage: (l) => messages[side]!.add(l),
+      onBinary: (l) => binaries[side]!.add(l),
       onClose: (l) => closes[side]!.add(({ code, reason }) => l(code, reason)),
     };
   };

@@ -3,8 +3,9 @@ import { z } from 'zod';
 
 /**
  * The sync protocol, version 1: JSON text messages over a WebSocket (or any
- * message transport). Nodes send group metadata, never pixels. Instants are
- * decimal strings of ns; durations are numbers of ns.
+ * message transport). Nodes send group metadata; the only pixels are the dashboard's
+ * thumbnails, as binary messages (thumbnail-message.ts), to a server whose welcome
+ * says it takes them. Instants are decimal strings of ns; durations are numbers of ns.
  */
 export const PROTOCOL_VERSION = 1;
 /** Largest message either side accepts, bytes. Bigger ones are rejected and the connection closed. */

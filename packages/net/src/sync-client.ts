@@ -25,6 +25,15 @@ import {
   type PtpState,
   serverMessageSchema,
 } from './protocol.js';
+import { encodeThumbnailMessage, type ThumbnailMessage } from './thumbnail-message.js';
+
+/**
+ * Whether a thumbnail can go now: `ready`; `offline` (no welcomed connection); `unsupported`
+ * (the server did not say it takes them); `too-large` (more bytes than the server takes);
+ * `backed-up` (the socket has more than `maxThumbnailBufferedBytes` unsent: thumbnails never
+ * queue behind, or in front of, reports).
+ */
+export type ThumbnailRoom = 'ready' | 'offline' | 'unsupported' | 'too-large' | 'backed-up';
 
 export interface SyncClientOptions {
   readonly connect: Connector;
@@ -52,6 +61,8 @@ export interface SyncClientOptions {
   readonly heartbeatMs?: number;
   /** No message from the server for this long: the connection is presumed dead, ms. Default 3000. */
   readonly heartbeatTimeoutMs?: number;
+  /** A thumbnail is skipped while the socket has more than this unsent, bytes. Default 64 KiB. */
+  readonly maxThumbnailBufferedBytes?: number;
   /** Reconnect backoff: first delay, cap (ms), and ± jitter fraction. Defaults 250, 10 000, 0.2. */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number; readonly jitter?: number };
 }
@@ -87,6 +98,8 @@ export class SyncClient {
   private inFlightReports = 0;
   private connection: MessageConnection | undefined;
   private welcomed = false;
+  /** The largest thumbnail the server said it takes (its welcome), bytes; undefined: it takes none. */
+  private thumbnailLimit: number | undefined;
   private batch = 0;
   private pingId = 0;
   private readonly pings = new Map<number, bigint>();
@@ -167,6 +180,25 @@ export class SyncClient {
     this.sendNow(this.lastPhaseLock);
   }
 
+  /** Whether a thumbnail could be sent now (see ThumbnailRoom). */
+  thumbnailRoom(bytes = 0): ThumbnailRoom {
+    const connection = this.connection;
+    if (!connection || !this.welcomed) return 'offline';
+    if (this.thumbnailLimit === undefined) return 'unsupported';
+    if (bytes > this.thumbnailLimit) return 'too-large';
+    return connection.bufferedBytes > (this.options.maxThumbnailBufferedBytes ?? 64 * 1024) ? 'backed-up' : 'ready';
+  }
+
+  /**
+   * Sends a thumbnail as one binary message, if there is room (thumbnailRoom); never queues
+   * it. Returns what stood in the way, or `ready` when it went.
+   */
+  sendThumbnail(thumbnail: ThumbnailMessage): ThumbnailRoom {
+    const room = this.thumbnailRoom(thumbnail.jpeg.byteLength);
+    if (room === 'ready') this.connection!.sendBinary(encodeThumbnailMessage(thumbnail));
+    return room;
+  }
+
   /** The server's clock minus ours, measured over this channel (min-RTT filtered). */
   channelOffset(): { offsetNs: number; errorBoundNs: number; samples: number } | undefined {
     return this.offsets.estimate();
@@ -222,6 +254,7 @@ export class SyncClient {
       if (this.connection !== connection) return;
       this.connection = undefined;
       this.welcomed = false;
+      this.thumbnailLimit = undefined;
       // Whatever was sent but not acknowledged goes back to the front of the backlog.
       const unacked = this.inFlight.flatMap((p) => p.reports);
       this.inFlight = [];
@@ -253,7 +286,9 @@ export class SyncClient {
       return;
     }
     switch (message.type) {
-      case 'welcome':
+      case 'welcome': {
+        const limit = message.config.maxThumbnailBytes;
+        this.thumbnailLimit = typeof limit === 'number' && limit > 0 ? limit : undefined;
         this.welcomed = true;
         this.attempt = 0;
         this.connects++;
@@ -263,6 +298,7 @@ export class SyncClient {
         if (this.lastPhaseLock) this.send(connection, this.lastPhaseLock);
         this.flush();
         return;
+      }
       case 'ack':
         while (this.inFlight.length > 0 && this.inFlight[0]!.batch <= message.batch) this.inFlightReports -= this.inFlight.shift()!.reports.length;
         return;

@@ -18,6 +18,7 @@ import {
 import { type DeliveryOptions, type DeliveryStats, GroupDelivery } from './group-delivery.js';
 import type { AdjustCommand } from './protocol.js';
 import type { SyncClient } from './sync-client.js';
+import { ThumbnailFeed, type ThumbnailFeedOptions, type ThumbnailStats } from './thumbnail-feed.js';
 
 export interface SyncNodeOptions {
   readonly nodeId: string;
@@ -39,6 +40,12 @@ export interface SyncNodeOptions {
   readonly onListenerError?: ErrorSink;
   /** Report to this server link; omit to run stand-alone. */
   readonly client?: SyncClient;
+  /**
+   * Send the server a small JPEG of each camera's latest frame, for its dashboard: at most one
+   * per camera per interval (default 1 s), made off the JS thread, skipped (counted) whenever the
+   * link is backed up (see ThumbnailFeed). Needs `client`. Default: none.
+   */
+  readonly thumbnails?: ThumbnailFeedOptions;
   /** Lock camera phase to the rig grid. Default on (tolerance 100 µs); false turns it off. */
   readonly phaseLock?: Omit<PhaseLockOptions, 'periodNs'> | false;
   /**
@@ -86,6 +93,8 @@ export class SyncNode {
   private running = false;
   private readonly lockedOnce = new Set<string>();
   private readonly delivery: GroupDelivery;
+  private readonly thumbnails: ThumbnailFeed | undefined;
+  private readonly devices = new Map<string, CameraDevice>();
 
   constructor(private readonly options: SyncNodeOptions) {
     this.timers = options.timers;
@@ -100,6 +109,7 @@ export class SyncNode {
       onListenerError: options.onListenerError,
     });
     for (const { device, fps } of options.cameras) {
+      this.devices.set(device.id, device);
       this.manager.addCamera(device, { fps });
       if (options.phaseLock !== false) this.locks.set(device.id, new PhaseLock({ periodNs: periodNsFromFps(fps), ...options.phaseLock }));
     }
@@ -109,6 +119,7 @@ export class SyncNode {
       () => this.rigNow(),
       (group) => this.handOver(group),
     );
+    this.thumbnails = options.client && options.thumbnails ? new ThumbnailFeed(options.thumbnails, options.client) : undefined;
     options.client?.onCommand((command) => this.applyCommand(command));
     this.manager.onEvent((e) => {
       if (e.type === 'camera') this.onCameraEvent(e.event.type, e.event.cameraId);
@@ -139,6 +150,11 @@ export class SyncNode {
   /** How groups were handed to the application: on time, late, early or dropped (bounded wait). */
   deliveryStats(): DeliveryStats {
     return this.delivery.stats();
+  }
+
+  /** What became of the thumbnail slots (undefined without thumbnails). */
+  thumbnailStats(): ThumbnailStats | undefined {
+    return this.thumbnails?.stats();
   }
 
   phaseErrors(): Record<string, number | undefined> {
@@ -179,6 +195,7 @@ export class SyncNode {
 
   private onFrame(frame: Frame): Frame {
     const mapped = this.options.mapper.mapFrame(frame);
+    this.thumbnails?.offer(mapped, this.devices.get(frame.cameraId)?.info);
     const lock = this.locks.get(frame.cameraId);
     if (lock && this.running) {
       const action = lock.onFrame(mapped.rigTimeNs, () => this.rigNow());
@@ -227,7 +244,7 @@ export class SyncNode {
   }
 
   private deviceOf(cameraId: string): CameraDevice | undefined {
-    return this.options.cameras.find((c) => c.device.id === cameraId)?.device;
+    return this.devices.get(cameraId);
   }
 
   private applyCommand(command: AdjustCommand): void {

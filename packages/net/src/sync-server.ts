@@ -42,6 +42,7 @@ import {
   type PtpState,
   type ServerMessage,
 } from './protocol.js';
+import { decodeThumbnailMessage, MAX_THUMBNAIL_BYTES, type ReceivedThumbnail } from './thumbnail-message.js';
 import { tokensMatch } from './token.js';
 
 export interface SyncServerOptions {
@@ -114,6 +115,8 @@ export interface NodeStatus {
   readonly groupsReceived: number;
   readonly backlogDropped: number;
   readonly drops: Readonly<Record<string, number>>;
+  /** Frames reported per camera, since the node's first hello (rates come from its changes). */
+  readonly framesReported: Readonly<Record<string, number>>;
   readonly ptp: { state: PtpState; offsetNs?: number; rmsNs?: number; freqPpb?: number; pathDelayNs?: number };
   readonly channelOffsetNs?: number;
   readonly channelErrorNs?: number;
@@ -151,7 +154,12 @@ export type SyncServerEvent =
   /** The global policy discarded a reported frame (`node/camera`), and why. */
   | { readonly type: 'discarded'; readonly cameraId: string; readonly seq: number; readonly rigTimeNs: bigint; readonly reason: GlobalDiscardReason }
   | { readonly type: 'adjustment'; readonly nodeId: string; readonly command: AdjustCommand }
-  | { readonly type: 'reference'; readonly nodeId: string | undefined };
+  | { readonly type: 'reference'; readonly nodeId: string | undefined }
+  /**
+   * A node sent the latest thumbnail of one of its cameras (checked: its camera, a JPEG of a
+   * thumbnail's size). `thumbnail.jpeg` is a view into the message: copy what is kept.
+   */
+  | { readonly type: 'thumbnail'; readonly nodeId: string; readonly thumbnail: ReceivedThumbnail };
 
 interface NodeState {
   nodeId: string;
@@ -171,6 +179,7 @@ interface NodeState {
   groupsReceived: number;
   backlogDropped: number;
   drops: Record<string, number>;
+  framesReported: Record<string, number>;
   ptp: NodeStatus['ptp'];
   channelOffsetNs?: number;
   channelErrorNs?: number;
@@ -258,8 +267,8 @@ export class SyncServer {
   /**
    * Global groups formed, incomplete among them, frames reported and discarded (by reason),
    * connections rejected (by reason, see rejectionReason), node connections replaced, nodes
-   * that departed (clean close) or were forgotten (grace period over), and reports skipped
-   * as already received (resent after a reconnect).
+   * that departed (clean close) or were forgotten (grace period over), reports skipped
+   * as already received (resent after a reconnect), and thumbnails accepted (and their bytes).
    */
   readonly counters = {
     globalGroups: 0,
@@ -272,6 +281,8 @@ export class SyncServer {
     departed: 0,
     forgotten: 0,
     duplicateReports: 0,
+    thumbnails: 0,
+    thumbnailBytes: 0,
   };
 
   constructor(private readonly options: SyncServerOptions) {
@@ -343,6 +354,26 @@ export class SyncServer {
       }, helloTimeoutMs),
       refuse: reject,
     });
+    const refuse = (error: unknown) => {
+      if (error instanceof ProtocolError) reject(error.closeCode, error.message);
+      else reject(CloseCodes.protocol, `internal error handling a message: ${errorMessage(error)}`);
+    };
+    connection.onBinary((bytes) => {
+      if (!connection.open) return;
+      try {
+        // Only a node that said hello (with the token) may send pixels, and only of its own cameras.
+        if (!node) throw new ProtocolError('expected hello first, got a binary message', CloseCodes.protocol);
+        this.touch(node);
+        const thumbnail = decodeThumbnailMessage(bytes);
+        if (!node.cameraIds.has(thumbnail.cameraId))
+          throw new ProtocolError(`thumbnail of camera "${thumbnail.cameraId}", which the node did not announce`, CloseCodes.protocol);
+        this.counters.thumbnails++;
+        this.counters.thumbnailBytes += thumbnail.jpeg.byteLength;
+        this.events.emit({ type: 'thumbnail', nodeId: node.nodeId, thumbnail });
+      } catch (error) {
+        refuse(error);
+      }
+    });
     connection.onMessage((text) => {
       if (!connection.open) return;
       try {
@@ -382,8 +413,7 @@ export class SyncServer {
           }
         }
       } catch (error) {
-        if (error instanceof ProtocolError) reject(error.closeCode, error.message);
-        else reject(CloseCodes.protocol, `internal error handling a message: ${errorMessage(error)}`);
+        refuse(error);
       }
     });
     connection.onClose((code, reason) => {
@@ -499,6 +529,7 @@ export class SyncServer {
         groupsReceived: 0,
         backlogDropped: 0,
         drops: {},
+        framesReported: {},
         ptp: { state: 'unknown' },
         phases: [],
         lastAdjustMs: Number.NEGATIVE_INFINITY,
@@ -543,7 +574,8 @@ export class SyncServer {
       type: 'welcome',
       v: PROTOCOL_VERSION,
       nodeId: node.nodeId,
-      config: { phaseToleranceNs: this.options.phaseToleranceNs ?? 100_000 },
+      // A node sends thumbnails only to a server that says it takes them, and how large.
+      config: { phaseToleranceNs: this.options.phaseToleranceNs ?? 100_000, maxThumbnailBytes: MAX_THUMBNAIL_BYTES },
     });
     this.events.emit({ type: 'node-connected', nodeId: node.nodeId, remote: connection.remote });
     this.chooseReference();
@@ -590,6 +622,7 @@ export class SyncServer {
       for (const [cam, f] of Object.entries(g.frames)) {
         if (!node.cameraIds.has(cam)) throw new ProtocolError(`group ${g.id} names camera "${cam}", which the node did not announce`, CloseCodes.protocol);
         this.counters.framesReported++;
+        node.framesReported[cam] = (node.framesReported[cam] ?? 0) + 1;
         const frame = timingFrame(globalCameraId(node.nodeId, cam), f.seq, parseInstantNs(f.t));
         if (frame.rigTimeNs < earliestNs) earliestNs = frame.rigTimeNs;
         if (frame.rigTimeNs > latestNs) latestNs = frame.rigTimeNs;
@@ -766,6 +799,7 @@ export class SyncServer {
       groupsReceived: n.groupsReceived,
       backlogDropped: n.backlogDropped,
       drops: n.drops,
+      framesReported: { ...n.framesReported },
       ptp: n.ptp,
       channelOffsetNs: n.channelOffsetNs,
       channelErrorNs: n.channelErrorNs,

@@ -7,6 +7,7 @@ import { WebSocket } from 'ws';
 import { MAX_MESSAGE_BYTES } from './protocol.js';
 import { SyncClient } from './sync-client.js';
 import { SyncServer } from './sync-server.js';
+import { type decodeThumbnailMessage, encodeThumbnailMessage } from './thumbnail-message.js';
 import { listenWs, type WsListener, wsConnector } from './ws-transport.js';
 
 const TOKEN = 't0ken';
@@ -202,6 +203,30 @@ describe('SyncServer and SyncClient over real WebSockets on 127.0.0.1 (fake time
     expect(logs.some((l) => l.startsWith('rejected a connection: Max payload size exceeded'))).toBe(true);
     // The server's side is closed within its close deadline (2 s), though the peer never answers.
     await until(() => server!.status().nodes.find((n) => n.nodeId === 'big')?.connected === false, 3000, 1);
+  });
+
+  it('carries a thumbnail as one binary WebSocket message; binary before hello is refused', async () => {
+    await startServer();
+    const received: ReturnType<typeof decodeThumbnailMessage>[] = [];
+    server!.onEvent((e) => {
+      if (e.type === 'thumbnail') received.push(e.thumbnail);
+    });
+    const c = client(`ws://127.0.0.1:${port}`);
+    c.start();
+    await until(() => c.stats().connected);
+    // A JPEG's frame header is all the server reads of it.
+    const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xc0, 0, 11, 8, 0, 90, 0, 160, 1, 1, 0x11, 0, 0xff, 0xd9]);
+    expect(c.sendThumbnail({ cameraId: 'c0', seq: 3, rigTimeNs: 5_000_000_000n, jpeg })).toBe('ready');
+    await until(() => received.length === 1);
+    expect(received[0]).toMatchObject({ cameraId: 'c0', seq: 3, rigTimeNs: 5_000_000_000n, width: 160, height: 90 });
+    expect([...received[0]!.jpeg]).toEqual([...jpeg]);
+    // A peer that sends pixels before saying hello is cut off, counted.
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+    ws.on('error', () => undefined);
+    ws.on('open', () => ws.send(encodeThumbnailMessage({ cameraId: 'c0', seq: 0, rigTimeNs: 0n, jpeg })));
+    await until(() => server!.counters.rejected === 1);
+    expect(server!.counters.rejectedByReason).toEqual({ protocol: 1 });
+    expect(server!.counters.thumbnails).toBe(1);
   });
 
   it('refuses a bad token with a clear error and keeps serving the good node', async () => {

@@ -28,9 +28,11 @@ function closeReason(reason: string): string {
  */
 export function wsConnection(socket: WebSocket, remote: string): MessageConnection {
   const messages = new Listeners<string>();
+  const binaries = new Listeners<Uint8Array>();
   const closes = new Listeners<{ code: number; reason: string }>();
   socket.on('message', (data, isBinary) => {
-    messages.emit(isBinary ? '\u0000binary' : data.toString());
+    if (!isBinary) messages.emit(data.toString());
+    else binaries.emit(Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data);
   });
   let abortReason: string | undefined;
   let refused: { code: number; reason: string } | undefined;
@@ -63,6 +65,9 @@ export function wsConnection(socket: WebSocket, remote: string): MessageConnecti
     send(text) {
       if (socket.readyState === WebSocket.OPEN) socket.send(text);
     },
+    sendBinary(bytes) {
+      if (socket.readyState === WebSocket.OPEN) socket.send(bytes, { binary: true });
+    },
     close(code, reason) {
       if (socket.readyState !== WebSocket.OPEN && socket.readyState !== WebSocket.CONNECTING) return;
       socket.close(code, closeReason(reason));
@@ -73,6 +78,7 @@ export function wsConnection(socket: WebSocket, remote: string): MessageConnecti
       socket.terminate();
     },
     onMessage: (l): Unsubscribe => messages.add(l),
+    onBinary: (l): Unsubscribe => binaries.add(l),
     onClose: (l): Unsubscribe => closes.add(({ code, reason }) => l(code, reason)),
   };
 }

@@ -173,6 +173,11 @@ export class SimCamera implements CameraDevice {
     return this.infoValue;
   }
 
+  /** The image `info` gives once open, known before: size and FourCC (SIM: timing only, no pixels). */
+  get format(): { readonly width: number; readonly height: number; readonly pixelFormat: string } {
+    return { width: this.pixels?.width ?? this.o.width, height: this.pixels?.height ?? this.o.height, pixelFormat: this.pixels?.pixelFormat ?? 'SIM' };
+  }
+
   /** Buffers currently held by the consumer (not released). */
   get buffersInUse(): number {
     return this.o.buffers - this.freeBuffers;
@@ -183,9 +188,7 @@ export class SimCamera implements CameraDevice {
     if (this.state !== 'closed') return;
     this.state = 'open';
     this.infoValue = {
-      width: this.pixels?.width ?? this.o.width,
-      height: this.pixels?.height ?? this.o.height,
-      pixelFormat: this.pixels?.pixelFormat ?? 'SIM',
+      ...this.format,
       fps: this.o.fps,
       timestampSource: this.o.timestampSource,
       exposure: this.correction,

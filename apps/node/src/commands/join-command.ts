@@ -1,18 +1,30 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ClockMapper, ConfigError, type FrameGroup, SyncapError } from '@syncap/core';
-import { addRigFlags, collect, nonNegativeInt, positiveInt, positiveNumber, RealtimeSimNodes, type RigFlag, rigSpec, rigSpecFromFlags } from '@syncap/harness';
+import { ClockMapper, type ClockSample, ConfigError, type FrameGroup, SyncapError } from '@syncap/core';
+import {
+  addRigFlags,
+  collect,
+  nonNegativeInt,
+  nonNegativeNumber,
+  positiveInt,
+  positiveNumber,
+  RealtimeSimNodes,
+  type RigFlag,
+  rigSpec,
+  rigSpecFromFlags,
+} from '@syncap/harness';
 import { hostRandom, hostTimers, randomSessionId, stderrErrorSink, tokenFromSources } from '@syncap/host';
-import { CloseCodes, clip, MAX_CAMERA_FPS, PtpSupervisor, SyncClient, type SyncClientEvent, SyncNode, wsConnector } from '@syncap/net';
-import { Ros2Recorder } from '@syncap/record';
+import { jpegThumbnailer } from '@syncap/jpeg';
+import { CloseCodes, clip, MAX_CAMERA_FPS, PtpSupervisor, SyncClient, type SyncClientEvent, SyncNode, type ThumbnailStats, wsConnector } from '@syncap/net';
+import { FoxgloveLiveServer, type RecorderCamera, Ros2Recorder } from '@syncap/record';
 import { Command } from 'commander';
 import { parseCameraSpec } from '../camera-spec.js';
 import { NodeMetrics } from '../node-metrics.js';
 import { loadRigConfig } from '../rig-config.js';
 
 /** The rig flags `join --simulate` takes (hosts is 1; cameras is --simulate's N). */
-const RIG_FLAGS: readonly RigFlag[] = ['fps', 'seed', 'ptpNoiseNs', 'ppm', 'jitterNs', 'dropRate', 'phaseToleranceNs', 'phaseLock'];
+const RIG_FLAGS: readonly RigFlag[] = ['fps', 'seed', 'ptpNoiseNs', 'ppm', 'jitterNs', 'dropRate', 'phaseToleranceNs', 'phaseLock', 'pixels'];
 
 interface JoinFlags {
   config?: string;
@@ -29,6 +41,9 @@ interface JoinFlags {
   phaseLock: boolean;
   phaseToleranceNs: number;
   durationS?: number;
+  thumbnailsPerS: number;
+  foxglovePort?: number;
+  pixels?: unknown;
 }
 
 /**
@@ -59,6 +74,17 @@ export function joinCommand(): Command {
     .option('--camera <spec>', 'a V4L2 camera: /dev/videoN[:WxH@fps[:FOURCC]] (repeatable)', collect, [] as string[])
     .option('--simulate <n>', 'use N simulated cameras instead of V4L2 devices (the rig flags above shape them)', positiveInt('--simulate'))
     .option('--duration-s <s>', 'stop after this many seconds (default: until Ctrl-C)', positiveNumber('--duration-s'))
+    .option(
+      '--thumbnails-per-s <n>',
+      "thumbnails of each camera's latest frame sent to the server's dashboard per second (≤ 320 px JPEG, made off the JS thread, skipped while the link is backed up); 0 sends none",
+      nonNegativeNumber('--thumbnails-per-s', 100),
+      1,
+    )
+    .option(
+      '--foxglove-port <port>',
+      "serve this node's groups and images live to Foxglove, as `capture` does (WebSocket on 127.0.0.1; 0 picks a free port)",
+      nonNegativeInt('--foxglove-port'),
+    )
     .action(async (urlArg: string | undefined, flags: JoinFlags) => {
       const config = flags.config ? loadRigConfig(flags.config) : undefined;
       const url = urlArg ?? config?.server;
@@ -76,6 +102,8 @@ export function joinCommand(): Command {
       if (!simulate && flags.camera.length === 0 && !config)
         throw new ConfigError('give at least one --camera /dev/videoN (or --simulate N to try without hardware, or --config)');
       if (flags.simulate && flags.camera.length > 0) throw new ConfigError('--simulate and --camera exclude each other');
+      if (flags.pixels && !simulate) throw new ConfigError('--pixels shapes simulated cameras: give it with --simulate');
+      const thumbnails = flags.thumbnailsPerS > 0 ? { intervalMs: 1000 / flags.thumbnailsPerS } : undefined;
       flags.nodeId = nodeId;
       const cameraSpecs = flags.camera.map((c, i) => parseCameraSpec(c, `cam${i}`));
       // The server refuses a hello announcing more: the node would retry for ever.
@@ -86,12 +114,18 @@ export function joinCommand(): Command {
       // Local recording: independent of the server link, so nothing is lost while it is away.
       const recordDir = flags.record ?? config?.recording?.dir;
       let recorder: Ros2Recorder | undefined;
+      // The Foxglove live view, if asked: it copies what it sends, so it goes before the recorder.
+      let live: FoxgloveLiveServer | undefined;
+      const startLive = async (cameras: readonly RecorderCamera[]) => {
+        if (flags.foxglovePort !== undefined) live = await FoxgloveLiveServer.start({ port: flags.foxglovePort, cameras });
+      };
       const recordGroup = (g: FrameGroup) => {
+        live?.publishGroup(g);
         // The recorder takes the frames (and releases them once written).
         if (recorder) recorder.recordGroup(g);
         else g.release();
       };
-      const openRecorder = async (cameras: ReadonlyArray<{ id: string; width: number; height: number; pixelFormat: string }>) => {
+      const openRecorder = async (cameras: readonly RecorderCamera[]) => {
         if (!recordDir) return;
         const path = join(recordDir, `${nodeId}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
         recorder = await Ros2Recorder.create({
@@ -110,6 +144,8 @@ export function joinCommand(): Command {
       let phaseLock: () => { enabled: boolean; locked: number };
       let drops: () => Readonly<Record<string, number>>;
       let reportStatus: ReturnType<typeof setInterval> | undefined;
+      let thumbnailStats: () => ThumbnailStats | undefined;
+      let sampleClock: () => ClockSample;
       if (simulate) {
         const rig = new RealtimeSimNodes({
           url,
@@ -117,10 +153,19 @@ export function joinCommand(): Command {
           spec: rigSpec({ ...rigSpecFromFlags(flags as unknown as Record<string, unknown>, RIG_FLAGS), hosts: 1, cameras: simulate }),
           nodeId: flags.nodeId,
           onGroup: recordGroup,
+          thumbnails,
         });
-        await openRecorder(rig.hosts[0]!.cameras.map((c) => ({ id: c.id, width: 640, height: 360, pixelFormat: 'SIM' })));
+        // The simulated cameras' own geometry and format (what their info gives once open).
+        const simCameras = rig.hosts[0]!.cameras.map((c) => ({ id: c.id, ...c.format }));
+        await openRecorder(simCameras);
+        await startLive(simCameras);
         rig.start();
         const host = rig.hosts[0]!;
+        thumbnailStats = () => host.node.thumbnailStats();
+        sampleClock = () => {
+          const monotonicNs = host.monotonic.hostFromTrue(rig.scheduler.nowNs);
+          return { monotonicNs, offsetNs: host.rig.hostFromTrue(rig.scheduler.nowNs) - monotonicNs, uncertaintyNs: 100 };
+        };
         link = host.client;
         phaseLock = () => ({ enabled: flags.phaseLock, locked: flags.phaseLock ? host.node.lockedCameras.length : 0 });
         drops = () => Object.fromEntries(host.cameras.map((c) => [c.id, c.counts.drop]));
@@ -164,7 +209,13 @@ export function joinCommand(): Command {
           client,
           phaseLock: flags.phaseLock ? { toleranceNs: flags.phaseToleranceNs } : false,
           onGroup: recordGroup,
+          ...(thumbnails ? { thumbnails: { ...thumbnails, thumbnailer: jpegThumbnailer() } } : {}),
         });
+        thumbnailStats = () => node.thumbnailStats();
+        sampleClock = () => {
+          const s = native.sampleClocks(16);
+          return { monotonicNs: s.monotonicNs, offsetNs: s.realtimeOffsetNs, uncertaintyNs: s.realtimeUncertaintyNs };
+        };
         // PTP as the config says: ptp4l (and phc2sys) supervised here, status reported to the server.
         let ptp: PtpSupervisor | undefined;
         if (config?.ptp) {
@@ -200,14 +251,23 @@ export function joinCommand(): Command {
           ptp?.stop();
           throw error;
         }
-        await openRecorder(
-          cameras.map((c) => ({
-            id: c.device.id,
-            width: c.device.info?.width ?? 0,
-            height: c.device.info?.height ?? 0,
-            pixelFormat: c.device.info?.pixelFormat ?? '',
-          })),
-        );
+        const v4l2Cameras = cameras.map((c) => ({
+          id: c.device.id,
+          width: c.device.info?.width ?? 0,
+          height: c.device.info?.height ?? 0,
+          pixelFormat: c.device.info?.pixelFormat ?? '',
+          buffers: c.device.info?.buffers,
+        }));
+        try {
+          await openRecorder(v4l2Cameras);
+          await startLive(v4l2Cameras);
+        } catch (error) {
+          clearInterval(ptpReport);
+          await node.stop();
+          ptp?.stop();
+          await recorder?.close().catch(() => undefined);
+          throw error;
+        }
         stop = async () => {
           clearInterval(ptpReport);
           await node.stop();
@@ -218,7 +278,7 @@ export function joinCommand(): Command {
       const metrics =
         flags.metricsPort === undefined
           ? undefined
-          : await new NodeMetrics({ nodeId, client: link, drops, phaseLock }).serve(flags.metricsHost, flags.metricsPort);
+          : await new NodeMetrics({ nodeId, client: link, drops, phaseLock, thumbnails: thumbnailStats }).serve(flags.metricsHost, flags.metricsPort);
       if (metrics) process.stdout.write(`${JSON.stringify({ metrics: metrics.url })}\n`);
       // Why the link is down (a refused token, an unreachable server) — said once until it connects, not per retry.
       const said = new Set<string>();
@@ -246,8 +306,14 @@ export function joinCommand(): Command {
         if (!said.has(note)) process.stderr.write(`${nodeId}: ${note}\n`);
         said.add(note);
       });
-      process.stdout.write(`${JSON.stringify({ joined: url, nodeId: flags.nodeId })}\n`);
-      const status = setInterval(() => process.stderr.write(`${flags.nodeId}: ${describeState()}\n`), 2000);
+      process.stdout.write(`${JSON.stringify({ joined: url, nodeId: flags.nodeId, ...(live ? { foxglove: live.url } : {}) })}\n`);
+      const status = setInterval(() => process.stderr.write(`${flags.nodeId}: ${describeState()}${thumbnailNote(thumbnailStats())}\n`), 2000);
+      const clockSamples = live
+        ? setInterval(() => {
+            const sample = sampleClock();
+            live?.publishClock(sample, sample.monotonicNs + sample.offsetNs);
+          }, 1000)
+        : undefined;
       let duration: ReturnType<typeof setTimeout> | undefined;
       await new Promise<void>((resolve) => {
         failFast = resolve;
@@ -259,7 +325,9 @@ export function joinCommand(): Command {
       clearTimeout(duration);
       clearInterval(status);
       clearInterval(reportStatus);
+      clearInterval(clockSamples);
       await stop();
+      await live?.close();
       await metrics?.close();
       const recorded = recorder ? await recorder.close() : undefined;
       if (recorded) process.stdout.write(`${JSON.stringify({ recorded })}\n`);
@@ -276,6 +344,22 @@ function neverConnected(url: string, failure: SyncClientEvent | undefined): Sync
   }
   const why = failure?.type === 'connect-failed' ? `: ${clip(failure.error)}` : '';
   return new SyncapError('E_UNREACHABLE', `never connected: cannot reach the server at ${url}${why}`);
+}
+
+/** Thumbnails for the status line: how many went, and how many slots were skipped (and why). */
+function thumbnailNote(t: ThumbnailStats | undefined): string {
+  if (!t) return '';
+  const skipped = Object.entries({
+    busy: t.skippedBusy,
+    'backed up': t.skippedBackedUp,
+    'server away': t.skippedOffline,
+    'server takes none': t.skippedUnsupported,
+    'too large': t.skippedTooLarge,
+    failed: t.failed,
+  })
+    .filter(([, n]) => n > 0)
+    .map(([why, n]) => `${n} ${why}`);
+  return `, thumbnails ${t.sent} sent${skipped.length ? ` (skipped: ${skipped.join(', ')})` : ''}`;
 }
 
 /** Phase lock for the status line: off, or how many cameras are locked. */

@@ -30,6 +30,16 @@ export function positiveNumber(flag: string, max?: number): (value: string) => n
   };
 }
 
+/** Commander parser for a number ≥ 0 (fractions allowed), at most `max` when given. */
+export function nonNegativeNumber(flag: string, max?: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${flag} takes a number ≥ 0, got "${value.slice(0, 40)}"`);
+    if (max !== undefined && n > max) throw new InvalidArgumentError(`${flag} must be at most ${max}, got ${value}`);
+    return n;
+  };
+}
+
 /** Commander parser for a number in [0, 1]. */
 export function probability(flag: string): (value: string) => number {
   return (value) => {

@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { parseRigPixels, RIG_DEFAULTS, type RigSpec } from '../rig-spec.js';
+import { formatRigPixels, parseRigPixels, RIG_DEFAULTS, type RigPixels, type RigSpec } from '../rig-spec.js';
 import { nonNegativeInt, positiveInt, positiveNumber, probability } from './flag-parsers.js';
 
 /** The rig-spec keys a command can take as flags. */
@@ -44,7 +44,7 @@ const FLAGS: Record<RigFlag, FlagDefinition> = {
             throw new InvalidArgumentError((error as Error).message);
           }
         })
-        .default(d),
+        .default(d, d ? formatRigPixels(d as RigPixels) : undefined),
   },
   startLatencyJitterNs: {
     option: (d) =>
@@ -54,12 +54,14 @@ const FLAGS: Record<RigFlag, FlagDefinition> = {
 
 /**
  * Adds the rig flags `keys` to a command, with the shared defaults: every command that
- * builds a simulated rig takes the same flags, spelled, checked and defaulted alike.
+ * builds a simulated rig takes the same flags, spelled, checked and defaulted alike. A
+ * command may default some otherwise (`defaults`: the demo's cameras have pixels).
  */
-export function addRigFlags(command: Command, keys: readonly RigFlag[]): Command {
+export function addRigFlags(command: Command, keys: readonly RigFlag[], defaults: Partial<RigSpec> = {}): Command {
   for (const key of keys) {
-    const option = FLAGS[key].option(RIG_DEFAULTS[key]);
-    command.addOption(RIG_DEFAULTS[key] === undefined ? option.default(undefined) : option);
+    const d = key in defaults ? defaults[key] : RIG_DEFAULTS[key];
+    const option = FLAGS[key].option(d);
+    command.addOption(d === undefined ? option.default(undefined) : option);
   }
   return command;
 }
