@@ -9,6 +9,8 @@ export function buildProgram(): Command {
     .description('syncap sync server: nodes join over WebSocket (ws://host:port); dashboard at /, Prometheus metrics at /metrics, /healthz')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
+    // `demo --port 0` is demo's --port, not the server's: options after a command are the command's.
+    .enablePositionalOptions()
     .addCommand(demoCommand());
   return addServeOptions(program);
 }
