@@ -2,6 +2,7 @@ import { SyncapError } from '@syncap/core';
 import { Command, CommanderError } from 'commander';
 import { captureCommand } from './commands/capture-command.js';
 import { configCommand } from './commands/config-command.js';
+import { controlsCommand } from './commands/controls-command.js';
 import { devicesCommand } from './commands/devices-command.js';
 import { joinCommand } from './commands/join-command.js';
 import { replayCommand } from './commands/replay-command.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .addCommand(captureCommand())
     .addCommand(joinCommand())
     .addCommand(devicesCommand())
+    .addCommand(controlsCommand())
     .addCommand(configCommand());
   return program;
 }
