@@ -12,6 +12,8 @@ export default defineConfig({
       '@syncap/core/internal': src('./packages/core/src/internal.ts'),
       '@syncap/core': src('./packages/core/src/index.ts'),
       '@syncap/host': src('./packages/host/src/index.ts'),
+      '@syncap/jpeg': src('./packages/jpeg/src/index.ts'),
+      '@syncap/record': src('./packages/record/src/index.ts'),
       '@syncap/harness': src('./packages/harness/src/index.ts'),
       '@syncap/sim': src('./packages/sim/src/index.ts'),
       '@syncap/net': src('./packages/net/src/index.ts'),

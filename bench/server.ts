@@ -49,7 +49,8 @@ function stats(child: ChildProcess): Promise<Stats> {
   });
 }
 
-async function connect(port: number, n: number): Promise<WebSocket[]> {
+/** Opens n connections one after another; `onOpen` runs as each opens (a node says hello at once, as SyncClient does). */
+async function connect(port: number, n: number, onOpen: (ws: WebSocket, i: number) => void = () => {}): Promise<WebSocket[]> {
   const sockets: WebSocket[] = [];
   for (let i = 0; i < n; i++) {
     const ws = new WebSocket(`ws://127.0.0.1:${port}`);
@@ -57,6 +58,7 @@ async function connect(port: number, n: number): Promise<WebSocket[]> {
       ws.once('open', r);
       ws.once('error', j);
     });
+    onOpen(ws, i);
     sockets.push(ws);
   }
   return sockets;
@@ -64,14 +66,24 @@ async function connect(port: number, n: number): Promise<WebSocket[]> {
 
 async function run(mode: 'sync' | 'echo') {
   const { child, port } = await startChild(mode);
-  const sockets = await connect(port, nodes);
   const camIds = Array.from({ length: cameras }, (_, c) => `cam${c}`);
+  // The server closes connections that wait for their hello (more than 64 at once, or for 5 s): say it on open.
+  const sockets = await connect(port, nodes, (ws, i) => {
+    if (mode === 'sync')
+      ws.send(
+        JSON.stringify({
+          type: 'hello',
+          v: 1,
+          nodeId: `node${i}`,
+          token: 'bench',
+          cameras: camIds.map((id) => ({ id, fps })),
+          capabilities: [],
+          session: `s${i}`,
+        }),
+      );
+  });
   let rtts: number[] = [];
-  if (mode === 'sync') {
-    sockets.forEach((ws, i) => {
-      ws.send(JSON.stringify({ type: 'hello', v: 1, nodeId: `node${i}`, token: 'bench', cameras: camIds.map((id) => ({ id, fps })), capabilities: [] }));
-    });
-  } else {
+  if (mode === 'echo') {
     for (const ws of sockets) ws.on('message', (d) => rtts.push(Number(process.hrtime.bigint() - BigInt(JSON.parse(d.toString()).sentNs))));
   }
   await new Promise((r) => setTimeout(r, 300));

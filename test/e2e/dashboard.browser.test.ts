@@ -36,9 +36,13 @@ describe.runIf(reason === null)('the dashboard in a real browser', () => {
       await page.goto(url);
       // The nodes table fills from the live feed: both nodes, connected.
       await page.waitForFunction(() => document.querySelectorAll('#nodes tbody tr').length === 2, undefined, { timeout: 30_000 });
-      await page.waitForFunction(() => [...document.querySelectorAll('#nodes tbody tr td:nth-child(2)')].every((td) => td.textContent === 'yes'), undefined, {
-        timeout: 30_000,
-      });
+      await page.waitForFunction(
+        () => [...document.querySelectorAll('#nodes tbody tr td:nth-child(2)')].every((td) => td.textContent === 'connected'),
+        undefined,
+        {
+          timeout: 30_000,
+        },
+      );
       // Charts draw once groups flow: wait for a dozen ticks with data.
       await page.waitForFunction(() => Number(document.body.dataset.ticks ?? 0) >= 12, undefined, { timeout: 40_000 });
       const rows = await page.$$eval('#nodes tbody tr', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.node));
@@ -58,7 +62,10 @@ describe.runIf(reason === null)('the dashboard in a real browser', () => {
       );
       expect(coloured[0]).toBeGreaterThan(50);
       expect(coloured[1]).toBeGreaterThan(50);
-      expect(await page.textContent('#summary')).toMatch(/2 nodes · \d+ global groups/);
+      expect(await page.textContent('#summary')).toMatch(/^2 connected · 0 reconnecting · 0 departed · \d+ global groups/);
+      // The demo's nodes phase-lock and say so.
+      for (const text of await page.$$eval('#nodes tbody tr td:nth-child(4)', (tds) => tds.map((td) => td.textContent)))
+        expect(text).toMatch(/^[0-2]\/2 locked$/);
       mkdirSync(artifacts, { recursive: true });
       await page.screenshot({ path: `${artifacts}dashboard.png`, fullPage: true });
     } finally {

@@ -74,12 +74,11 @@ describe('server and two simulated nodes as processes', () => {
     expect(status.nodes.map((n) => n.nodeId).sort()).toEqual(['node-a', 'node-b']);
 
     for (const p of procs.splice(0).reverse()) expect(await stop(p)).toBe(0);
-    // node-a recorded its local groups: a complete (indexed) MCAP.
-    const { readdirSync } = await import('node:fs');
-    const { readIndexed } = await import('../support/mcap.js');
-    const reader = await readIndexed(join(recordDir, readdirSync(recordDir)[0]!));
-    let groups = 0;
-    for await (const _ of reader.readMessages({ topics: ['/syncap/groups'] })) groups++;
+    // node-a recorded its local groups: a complete (indexed) ROS 2 bag.
+    const { bagFiles, onlyBag, readBagFile } = await import('../support/ros2-bag.js');
+    const bag = await readBagFile(bagFiles(onlyBag(recordDir))[0]!);
+    expect(bag.profile).toBe('ros2');
+    const groups = bag.messages.filter((m) => m.topic === '/syncap/frame_groups').length;
     expect(groups).toBeGreaterThan(30);
   }, 90_000);
 

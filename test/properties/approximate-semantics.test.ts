@@ -1,5 +1,5 @@
 import { fc, test } from '@fast-check/vitest';
-import { type Frame, type FrameGroup, timingFrame } from '@syncap/core';
+import { type Frame, type FrameGroup, type PolicyConfig, timingFrame } from '@syncap/core';
 import { expect } from 'vitest';
 import { checkInvariants, runPolicy } from '../support/run-policy.js';
 
@@ -35,15 +35,43 @@ function interleave(streams: Frame[][], picks: number[]): Frame[] {
 
 const key = (g: FrameGroup) => [...g.frames.values()].map((f) => `${f.cameraId}#${f.seq}`).join(',');
 
-test.prop([streamsArb(5, 30, 100), fc.array(fc.nat(), { minLength: 1, maxLength: 200 }), fc.array(fc.nat(), { minLength: 1, maxLength: 200 })], {
-  numRuns: 300,
-})('approximate: output does not depend on how the camera streams interleave', (gaps, picksA, picksB) => {
+test.prop(
+  [
+    streamsArb(5, 30, 100),
+    fc.array(fc.nat(), { minLength: 1, maxLength: 200 }),
+    fc.array(fc.nat(), { minLength: 1, maxLength: 200 }),
+    fc.option(fc.oneof(fc.constant(0), fc.double({ min: 0, max: 2, noNaN: true })), { nil: undefined }),
+    // Frames of a camera are at least 64 ns apart (toFrames), so any bound up to 64 ns holds.
+    fc.option(fc.integer({ min: 0, max: 64 }), { nil: undefined }),
+  ],
+  { numRuns: 1000 },
+)('approximate, orderIndependent: output does not depend on how the camera streams interleave', (gaps, picksA, picksB, agePenalty, boundNs) => {
   const streams = toFrames(gaps);
   const cams = streams.map((_, i) => `c${i}`);
-  const a = runPolicy({ name: 'approximate', queueSize: 1000 }, cams, interleave(streams, picksA));
-  const b = runPolicy({ name: 'approximate', queueSize: 1000 }, cams, interleave(streams, picksB));
+  const config: PolicyConfig = {
+    name: 'approximate',
+    orderIndependent: true,
+    queueSize: 1000,
+    ...(agePenalty !== undefined ? { agePenalty } : {}),
+    ...(boundNs !== undefined ? { minIntervalNs: Object.fromEntries(cams.map((c) => [c, boundNs])) } : {}),
+  };
+  const a = runPolicy(config, cams, interleave(streams, picksA));
+  const b = runPolicy(config, cams, interleave(streams, picksB));
   expect(a.groups.map(key)).toEqual(b.groups.map(key));
   expect(checkInvariants(a, streams.flat())).toBeNull();
+});
+
+test('approximate, ROS default: what it publishes by a given moment can depend on the interleaving (orderIndependent removes that)', () => {
+  // Found by the property above without orderIndependent (ROS age_penalty 0.1, no overflow).
+  const streams = toFrames([[30], [29, 69], [11, 18], [66, 1], [29, 71]]);
+  const cams = streams.map((_, i) => `c${i}`);
+  const published = (config: PolicyConfig, picks: number[]) => runPolicy(config, cams, interleave(streams, picks)).groups.map(key);
+  const ros: PolicyConfig = { name: 'approximate', queueSize: 1000 };
+  expect(published(ros, [0])).toEqual([]);
+  expect(published(ros, [326894587, 0])).toEqual(['c0#0,c1#0,c2#1,c3#0,c4#0']);
+  const independent: PolicyConfig = { ...ros, orderIndependent: true };
+  expect(published(independent, [0])).toEqual(['c0#0,c1#0,c2#1,c3#0,c4#0']);
+  expect(published(independent, [326894587, 0])).toEqual(['c0#0,c1#0,c2#1,c3#0,c4#0']);
 });
 
 /** Smallest span of any set with one frame per camera (after each camera's cursor) that contains `pivot`. */
@@ -69,7 +97,8 @@ test.prop([streamsArb(4, 6, 50), fc.array(fc.nat(), { minLength: 1, maxLength: 5
   (gaps, picks) => {
     const streams = toFrames(gaps);
     const cams = streams.map((_, i) => `c${i}`);
-    const result = runPolicy({ name: 'approximate', queueSize: 1000 }, cams, interleave(streams, picks), { flush: true });
+    // Minimal span is the property of agePenalty 0 (ROS's default 0.1 trades span for earliness).
+    const result = runPolicy({ name: 'approximate', queueSize: 1000, agePenalty: 0 }, cams, interleave(streams, picks), { flush: true });
     const cursor = streams.map(() => 0);
     for (const g of result.groups) {
       // The pivot is the latest of the cameras' first remaining frames.

@@ -33,6 +33,14 @@ const policyArb: fc.Arbitrary<PolicyConfig> = fc.oneof(
   }),
   fc.record({ name: fc.constant('exact' as const), queueSize: fc.integer({ min: 1, max: 20 }) }),
   fc.record({
+    name: fc.constant('approximate' as const),
+    queueSize: fc.integer({ min: 1, max: 20 }),
+    orderIndependent: fc.constant(true),
+    agePenalty: fc.double({ min: 0, max: 2, noNaN: true }),
+    maxIntervalNs: fc.option(fc.integer({ min: 0, max: 20_000_000 }), { nil: undefined }),
+  }),
+  fc.record({ name: fc.constant('epsilon' as const), epsilonNs: fc.integer({ min: 0, max: 20_000_000 }), queueSize: fc.integer({ min: 1, max: 20 }) }),
+  fc.record({
     name: fc.constant('hybrid' as const),
     thresholdNs: fc.integer({ min: 100_000, max: 10_000_000 }),
     fallback: fc.constantFrom('window' as const, 'approximate' as const),
@@ -66,9 +74,16 @@ test.prop([rigArb, policyArb, fc.boolean()], { numRuns: 150 })(
       for (const g of result.groups) expect(g.spanNs).toBeLessThanOrEqual(policy.toleranceNs);
     }
     if (policy.name === 'approximate') {
+      const bound = policy.maxIntervalNs ?? policy.toleranceNs;
       for (const g of result.groups) {
         expect(g.complete).toBe(true);
-        if (policy.toleranceNs !== undefined) expect(g.spanNs).toBeLessThanOrEqual(policy.toleranceNs);
+        if (bound !== undefined) expect(g.spanNs).toBeLessThanOrEqual(bound);
+      }
+    }
+    if (policy.name === 'epsilon') {
+      for (const g of result.groups) {
+        expect(g.complete).toBe(true);
+        expect(g.spanNs).toBeLessThanOrEqual(policy.epsilonNs);
       }
     }
   },

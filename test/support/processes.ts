@@ -49,7 +49,8 @@ export function waitFor<T>(check: () => T | undefined | Promise<T | undefined>, 
 /** Stops a child with SIGTERM and resolves with its exit code. */
 export function stop(p: Started): Promise<number | null> {
   return new Promise((resolve) => {
-    if (p.child.exitCode !== null) return resolve(p.child.exitCode);
+    // Exited, or killed by a signal (a SIGKILLed child has no exit code).
+    if (p.child.exitCode !== null || p.child.signalCode !== null) return resolve(p.child.exitCode);
     p.child.once('exit', (code) => resolve(code));
     p.child.kill('SIGTERM');
   });

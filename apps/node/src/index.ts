@@ -1,1 +1,2 @@
-export { buildProgram, main, run } from './cli.js';
+/** @syncap/node — the `syncap-node` app (bin/syncap-node.js runs it). */
+export { buildProgram, run } from './cli.js';

@@ -45,17 +45,22 @@
     });
   }
 
+  const STATE_CLASS = { connected: 'good', reconnecting: 'warn', departed: 'gone' };
+  const phaseLockText = (n) => (n.phaseLock == null ? '–' : n.phaseLock.enabled ? `${n.phaseLock.locked}/${n.phaseLock.cameras} locked` : 'off');
+
   function renderNodes(nodes, reference) {
     const body = $('#nodes tbody');
     body.replaceChildren(
       ...nodes.map((n) => {
         const tr = document.createElement('tr');
         tr.dataset.node = n.nodeId;
+        tr.dataset.state = n.state;
         const drops = Object.values(n.drops).reduce((a, b) => a + b, 0);
         const cells = [
           n.nodeId + (n.nodeId === reference ? ' (ref)' : ''),
-          n.connected ? 'yes' : 'no',
+          n.state,
           n.ptp.state,
+          phaseLockText(n),
           us(n.ptp.offsetNs),
           n.channelOffsetNs == null ? '–' : `${us(n.channelOffsetNs)} ± ${us(n.channelErrorNs)}`,
           us(n.residualPhaseNs),
@@ -67,7 +72,7 @@
         cells.forEach((text, i) => {
           const td = document.createElement('td');
           td.textContent = text;
-          if (i === 1) td.className = n.connected ? 'good' : 'bad';
+          if (i === 1) td.className = STATE_CLASS[n.state] ?? '';
           if (i === 2 && n.ptpDisagrees) td.className = 'bad';
           tr.appendChild(td);
         });
@@ -89,14 +94,18 @@
   source.addEventListener('tick', (m) => {
     const t = JSON.parse(m.data);
     const x = t.at / 1000;
+    // The header counts what the table lists, by state.
+    const count = (state) => t.nodes.filter((n) => n.state === state).length;
     $('#summary').textContent =
-      `${t.nodes.filter((n) => n.connected).length} nodes · ${t.groups} global groups (${t.incomplete} incomplete) · span p50 ${us(t.spanP50Ns)}`;
+      `${count('connected')} connected · ${count('reconnecting')} reconnecting · ${count('departed')} departed · ` +
+      `${t.groups} global groups (${t.incomplete} incomplete) · span p50 ${us(t.spanP50Ns)}`;
     renderNodes(t.nodes, t.reference);
     if (t.spanP50Ns != null) {
       push(spanData, [x, t.spanP50Ns / 1000, t.spanMaxNs / 1000]);
       spanChart.setData(spanData);
     }
-    const ids = t.nodes.map((n) => n.nodeId);
+    // Departed nodes have no phase: they leave the chart.
+    const ids = t.nodes.filter((n) => n.state !== 'departed').map((n) => n.nodeId);
     if (ids.join() !== phaseSeries.join()) rebuildPhaseChart(ids);
     push(phaseData, [
       x,

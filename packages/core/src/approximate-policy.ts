@@ -4,20 +4,38 @@ import { type CameraSpec, checkNonNegative, checkPositiveInt, GroupIdCounter, Po
 import { RingQueue } from './ring-queue.js';
 
 export interface ApproximatePolicyOptions {
-  /** Frames held per camera (waiting and already-considered); the oldest is dropped past this. Default 10 (ROS default). */
+  /** Frames held per camera (waiting and already-considered); the oldest is dropped past this. Default 10. */
   readonly queueSize?: number;
   /** Largest span a group may have, ns (ROS max_interval_duration). Default: unbounded. */
+  readonly maxIntervalNs?: number;
+  /** The same bound under the name the other policies use; give one or the other. */
   readonly toleranceNs?: number;
   /**
    * Per-camera lower bound on the interval between consecutive frames, ns
    * (ROS inter_message_lower_bound). Lets a group be published as soon as it is
    * provably optimal instead of when the next frame of every camera arrives.
-   * A camera at f fps with bounded jitter j can use 1e9/f − 2j.
+   * A camera at f fps with bounded jitter j can use 1e9/f − 2j. Default 0.
    */
   readonly minIntervalNs?: Readonly<Record<string, number>>;
-  /** ROS age_penalty: > 0 favours publishing earlier over a slightly smaller span. Default 0. */
+  /**
+   * ROS age_penalty: a later set must be this much (relatively) tighter to replace the
+   * candidate, which favours publishing earlier over a slightly smaller span. 0 makes
+   * every group the minimal-span set around its pivot. Default 0.1 (ROS's).
+   */
   readonly agePenalty?: number;
+  /**
+   * Not ROS: also retry the proof that the pending group is optimal when a frame lands on
+   * a queue that is not empty. Then the output is a function of the frames received,
+   * whatever the interleaving of the camera streams (while no queue overflows), and each
+   * group is published as soon as the frames received prove it. ROS searches only when an
+   * empty queue gets a frame, so it can publish later and, when a queue overflows in the
+   * meantime, hold different frames. Default false (ROS).
+   */
+  readonly orderIndependent?: boolean;
 }
+
+/** ROS's default age_penalty (ApproximateTime's constructor, ROS 1 and ROS 2). */
+export const ROS_AGE_PENALTY = 0.1;
 
 interface Held {
   readonly frame: Frame;
@@ -27,19 +45,29 @@ interface Held {
 const NO_PIVOT = -1;
 
 /**
- * ROS message_filters ApproximateTime, ported to frames (the algorithm of
- * approximate_time.h, step for step; its comments name the same steps).
+ * ROS message_filters ApproximateTime (approximate_time.h, ROS 1 and ROS 2), ported to
+ * frames step for step, defaults included: the same frames in the same arrival order
+ * give the same groups, at the same moments, as ROS's Synchronizer (checked against
+ * Debian's ROS 1 C++ by the differential test and bench/core-matcher.ts). Durations
+ * scaled by the age penalty are rounded to the ns as ROS 1's ros::Duration does (ROS 2
+ * truncates; the two differ only when a comparison ties to the ns).
  *
- * Guarantees: each frame is used at most once; groups do not cross; a group's
- * span is minimal among the sets containing its pivot (the latest of the first
- * frames); the output depends only on timestamps, not on how the camera streams
- * interleave (as long as no queue overflows). Groups are always complete.
+ * Guarantees: each frame is used at most once; groups are complete and do not cross; with
+ * agePenalty 0 a group's span is minimal among the sets containing its pivot (the latest
+ * of the cameras' oldest frames). As in ROS, what has been published by a given moment
+ * can depend on how the camera streams interleave (the optimality proof is tried only
+ * when an empty queue gets a frame), and with small queues so can which frames overflow;
+ * `orderIndependent` removes that.
+ *
+ * Unlike ROS, a frame whose time does not increase past its camera's previous one is
+ * discarded (out-of-order) instead of queued.
  */
 export class ApproximatePolicy extends PolicyBase {
   readonly name = 'approximate' as const;
   readonly queueSize: number;
   private maxIntervalNs: number;
-  private readonly agePenalty: number;
+  /** 1 + age penalty. */
+  private readonly ageScale: number;
   private readonly lowerBound: Float64Array;
   private readonly deques: RingQueue<Held>[];
   private readonly past: Held[][];
@@ -53,13 +81,22 @@ export class ApproximatePolicy extends PolicyBase {
   private held = 0;
   private flushing = false;
   private readonly virtualMoves: number[];
+  private readonly orderIndependent: boolean;
 
   constructor(cameras: readonly CameraSpec[], out: PolicyOutput, options: ApproximatePolicyOptions = {}, ids?: GroupIdCounter) {
     super(cameras, out, ids ?? new GroupIdCounter());
     const n = cameras.length;
     this.queueSize = checkPositiveInt('queueSize', options.queueSize ?? 10);
-    this.maxIntervalNs = checkNonNegative('toleranceNs', options.toleranceNs ?? Number.POSITIVE_INFINITY);
-    this.agePenalty = checkNonNegative('agePenalty', options.agePenalty ?? 0);
+    if (options.maxIntervalNs !== undefined && options.toleranceNs !== undefined && options.maxIntervalNs !== options.toleranceNs) {
+      throw new ConfigError(`maxIntervalNs (${options.maxIntervalNs}) and toleranceNs (${options.toleranceNs}) are the same bound: give one of them`);
+    }
+    const maxIntervalName = options.maxIntervalNs === undefined && options.toleranceNs !== undefined ? 'toleranceNs' : 'maxIntervalNs';
+    this.maxIntervalNs = checkNonNegative(maxIntervalName, options.maxIntervalNs ?? options.toleranceNs ?? Number.POSITIVE_INFINITY);
+    const agePenalty = options.agePenalty ?? ROS_AGE_PENALTY;
+    if (typeof agePenalty !== 'number' || !Number.isFinite(agePenalty) || agePenalty < 0) {
+      throw new ConfigError(`agePenalty must be a finite non-negative number (ROS age_penalty; default ${ROS_AGE_PENALTY}), got ${agePenalty}`);
+    }
+    this.ageScale = 1 + agePenalty;
     this.lowerBound = new Float64Array(n);
     for (const [id, ns] of Object.entries(options.minIntervalNs ?? {})) {
       const i = this.cameraIndex.get(id);
@@ -70,6 +107,7 @@ export class ApproximatePolicy extends PolicyBase {
     this.past = cameras.map(() => []);
     this.hasDropped = cameras.map(() => false);
     this.virtualMoves = cameras.map(() => 0);
+    this.orderIndependent = options.orderIndependent === true;
   }
 
   get pendingFrames(): number {
@@ -90,11 +128,11 @@ export class ApproximatePolicy extends PolicyBase {
     if (deque.length === 1) {
       this.numNonEmpty++;
       if (this.numNonEmpty === this.deques.length) this.process();
-    } else if (this.pivot !== NO_PIVOT && this.numNonEmpty < this.deques.length) {
-      // Unlike ROS, which searches again only when an empty queue gets a frame: a later
-      // frame on a non-empty queue can complete the proof that the pending candidate is
-      // optimal. Re-checking here publishes as early as provable and makes the output a
-      // function of the frames received, whatever the interleaving.
+    } else if (this.orderIndependent && this.pivot !== NO_PIVOT && this.numNonEmpty < this.deques.length) {
+      // ROS searches only when an empty queue gets a frame. But the proof that the pending
+      // candidate is optimal walks past the queues' oldest frames, so a frame behind others
+      // can complete it: trying again here publishes as soon as the frames received prove
+      // it, whatever order they came in.
       this.virtualSearch();
       if (this.numNonEmpty === this.deques.length) this.process();
     }
@@ -179,7 +217,7 @@ export class ApproximatePolicy extends PolicyBase {
         this.pivot = endIndex;
         this.pivotTime = endTime;
         this.dequeMoveFrontToPast(startIndex);
-      } else if ((endTime - this.candidateEnd) * (1 + this.agePenalty) >= startTime - this.candidateStart) {
+      } else if (this.aged(endTime - this.candidateEnd) >= startTime - this.candidateStart) {
         this.dequeMoveFrontToPast(startIndex); // a better candidate was already seen
       } else {
         this.makeCandidate(); // keep the same pivot (and pivot time)
@@ -190,7 +228,7 @@ export class ApproximatePolicy extends PolicyBase {
 
       if (startIndex === this.pivot) {
         this.publishCandidate(); // every candidate for this pivot has been seen
-      } else if ((endTime - this.candidateEnd) * (1 + this.agePenalty) >= this.pivotTime - this.candidateStart) {
+      } else if (this.aged(endTime - this.candidateEnd) >= this.pivotTime - this.candidateStart) {
         this.publishCandidate(); // any later candidate contains [pivotTime, endTime], already too wide
       } else if (this.numNonEmpty < n) {
         this.virtualSearch();
@@ -202,7 +240,7 @@ export class ApproximatePolicy extends PolicyBase {
   private virtualSearch(): void {
     const n = this.deques.length;
     const moves = this.virtualMoves;
-    moves.fill(0);
+    // `moves` is all zeros here: recoverMoves leaves it so.
     for (;;) {
       let endTime = this.virtualTime(0);
       let startIndex = 0;
@@ -215,18 +253,24 @@ export class ApproximatePolicy extends PolicyBase {
           startIndex = i;
         }
       }
-      if ((endTime - this.candidateEnd) * (1 + this.agePenalty) >= this.pivotTime - this.candidateStart) {
+      const aged = this.aged(endTime - this.candidateEnd);
+      if (aged >= this.pivotTime - this.candidateStart) {
         this.recoverMoves(moves); // optimality proved: restore the deques, then consume the candidate
         this.publishCandidate();
         return;
       }
-      if (endTime - this.candidateEnd < startTime - this.candidateStart) {
+      if (aged < startTime - this.candidateStart) {
         this.recoverMoves(moves); // an optimistic future candidate beats this one: wait for frames
         return;
       }
       this.dequeMoveFrontToPast(startIndex);
       moves[startIndex]!++;
     }
+  }
+
+  /** A duration scaled by 1 + age penalty, as ROS 1's ros::Duration::operator*(double) does it. */
+  private aged(durationNs: number): number {
+    return rosScaledNs(durationNs, this.ageScale);
   }
 
   private virtualTime(i: number): number {
@@ -244,6 +288,7 @@ export class ApproximatePolicy extends PolicyBase {
     this.candidate = candidate;
     // Frames already passed over can no longer be part of a better group.
     for (const past of this.past) {
+      if (past.length === 0) continue;
       for (const h of past) {
         this.held--;
         this.out.discard(h.frame, 'stale');
@@ -285,6 +330,7 @@ export class ApproximatePolicy extends PolicyBase {
       const q = this.deques[i]!;
       const past = this.past[i]!;
       for (let k = moves[i]!; k > 0; k--) q.unshift(past.pop()!);
+      moves[i] = 0;
       if (q.length > 0) this.numNonEmpty++;
     }
   }
@@ -301,4 +347,24 @@ export class ApproximatePolicy extends PolicyBase {
     this.past[i]!.push(q.shift()!);
     if (q.length === 0) this.numNonEmpty--;
   }
+}
+
+/**
+ * ros::Duration × double in ROS 1: the duration as seconds in a double (sec + 1e-9·nsec,
+ * nsec in [0, 1e9)), scaled, then back to whole ns by rounding half away from zero.
+ */
+export function rosScaledNs(durationNs: number, scale: number): number {
+  let sec = Math.floor(durationNs / 1e9);
+  let nsec = durationNs - sec * 1e9;
+  if (nsec < 0) {
+    sec--;
+    nsec += 1e9;
+  } else if (nsec >= 1e9) {
+    sec++;
+    nsec -= 1e9;
+  }
+  const seconds = (sec + 1e-9 * nsec) * scale;
+  const wholeSeconds = Math.floor(seconds);
+  // (seconds − whole) is in [0, 1): Math.round's ties go up, which is away from zero here.
+  return wholeSeconds * 1e9 + Math.round((seconds - wholeSeconds) * 1e9);
 }

@@ -95,9 +95,11 @@ export class ClockMapper implements RigTimebase {
    */
   mapFrame(frame: Frame): Frame {
     const { offsetNs, uncertaintyNs } = this.offsetAt(frame.deviceTimeNs);
-    const correction = BigInt(Math.round(frame.exposureCorrectionNs ?? 0));
-    const mapped: Frame = { ...frame, rigTimeNs: frame.deviceTimeNs + correction + offsetNs, uncertaintyNs };
-    return frame.arrivalNs === undefined ? mapped : { ...mapped, arrivalNs: frame.arrivalNs + offsetNs };
+    const correction = frame.exposureCorrectionNs ? BigInt(Math.round(frame.exposureCorrectionNs)) : 0n;
+    const rigTimeNs = frame.deviceTimeNs + correction + offsetNs;
+    return frame.arrivalNs === undefined
+      ? { ...frame, rigTimeNs, uncertaintyNs }
+      : { ...frame, rigTimeNs, uncertaintyNs, arrivalNs: frame.arrivalNs + offsetNs };
   }
 
   private refit(): void {

@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   E_NATIVE_UNAVAILABLE: 'the native addon is not built or cannot be loaded',
   E_PROTOCOL: 'a message violates the sync protocol (schema, size, order)',
   E_UNAUTHORIZED: 'a peer presented a bad token',
+  E_UNREACHABLE: 'a peer cannot be reached (connection refused or timed out, no route, a name that does not resolve)',
   E_PTP_MISSING: 'ptp4l, phc2sys or pmc is not installed',
   E_PTP_INTERFACE: 'linuxptp cannot use the network interface',
   E_PTP_SPAWN: 'a linuxptp daemon could not be started',

@@ -2,6 +2,8 @@ import type { Frame } from './frame.js';
 import type { DurationNs, InstantNs } from './time.js';
 import { formatInstantNs } from './time.js';
 
+const NONE_MISSING: readonly string[] = Object.freeze([]);
+
 /**
  * One frame per camera, taken at (nearly) the same instant. Seed: `frame_group`.
  *
@@ -13,18 +15,38 @@ export class FrameGroup {
   readonly id: number;
   readonly timeNs: InstantNs;
   readonly spanNs: DurationNs;
-  /** Members by camera id, in the rig's camera order. */
-  readonly frames: ReadonlyMap<string, Frame>;
   /** Every expected camera has a frame. */
   readonly complete: boolean;
-  /** Expected cameras without a frame, in rig order. */
-  readonly missing: readonly string[];
   /** Emitted by `flush()` at the end of a stream rather than by the policy's rule. */
   readonly flushed: boolean;
+  /** Members in rig order when the group was built from a complete, ordered list (the policies' hot path). */
+  private readonly ordered: readonly Frame[] | undefined;
+  private byCamera: ReadonlyMap<string, Frame> | undefined;
+  private readonly missingIds: readonly string[];
 
+  /** `members` is kept, not copied: the caller must not change it afterwards. */
   constructor(id: number, cameraOrder: readonly string[], members: readonly Frame[], flushed = false) {
     if (members.length === 0) throw new RangeError('a frame group needs at least one frame');
     this.id = id;
+    this.flushed = flushed;
+    let min = members[0]!.rigTimeNs;
+    let max = min;
+    for (let i = 1; i < members.length; i++) {
+      const t = members[i]!.rigTimeNs;
+      if (t < min) min = t;
+      else if (t > max) max = t;
+    }
+    this.timeNs = min;
+    this.spanNs = Number(max - min);
+    // One frame per camera, in rig order: the by-camera map is built only if someone asks.
+    let inOrder = members.length === cameraOrder.length;
+    for (let i = 0; inOrder && i < members.length; i++) inOrder = members[i]!.cameraId === cameraOrder[i];
+    if (inOrder) {
+      this.ordered = members;
+      this.complete = true;
+      this.missingIds = NONE_MISSING;
+      return;
+    }
     const byCamera = new Map<string, Frame>();
     for (const f of members) byCamera.set(f.cameraId, f);
     const ordered = new Map<string, Frame>();
@@ -34,22 +56,29 @@ export class FrameGroup {
       if (f) ordered.set(cam, f);
       else missing.push(cam);
     }
-    let min = members[0]!.rigTimeNs;
-    let max = min;
-    for (const f of members) {
-      if (f.rigTimeNs < min) min = f.rigTimeNs;
-      if (f.rigTimeNs > max) max = f.rigTimeNs;
-    }
-    this.timeNs = min;
-    this.spanNs = Number(max - min);
-    this.frames = ordered;
-    this.missing = missing;
+    this.ordered = undefined;
+    this.byCamera = ordered;
+    this.missingIds = missing;
     this.complete = missing.length === 0;
-    this.flushed = flushed;
+  }
+
+  /** Members by camera id, in the rig's camera order. */
+  get frames(): ReadonlyMap<string, Frame> {
+    if (this.byCamera === undefined) {
+      const map = new Map<string, Frame>();
+      for (const f of this.ordered!) map.set(f.cameraId, f);
+      this.byCamera = map;
+    }
+    return this.byCamera;
+  }
+
+  /** Expected cameras without a frame, in rig order. */
+  get missing(): readonly string[] {
+    return this.missingIds;
   }
 
   get size(): number {
-    return this.frames.size;
+    return this.ordered ? this.ordered.length : this.frames.size;
   }
 
   /** Seed: `is_well_synced(tolerance)`. Complete and spanning at most `toleranceNs`. */
@@ -59,7 +88,7 @@ export class FrameGroup {
 
   /** Releases every member's data (zero-copy buffers go back to their driver). */
   release(): void {
-    for (const f of this.frames.values()) f.data?.release();
+    for (const f of this.ordered ?? this.frames.values()) f.data?.release();
   }
 
   /** The group as one JSON Lines record (DESIGN §6 replay output); see frameGroupRecord. */

@@ -3,13 +3,14 @@ import type { Frame } from './frame.js';
 import { FrameGroup } from './frame-group.js';
 import type { InstantNs } from './time.js';
 
-export type PolicyName = 'barrier' | 'window' | 'approximate' | 'exact' | 'hybrid';
-export const POLICY_NAMES: readonly PolicyName[] = ['barrier', 'window', 'approximate', 'exact', 'hybrid'];
+export type PolicyName = 'barrier' | 'window' | 'approximate' | 'exact' | 'hybrid' | 'epsilon' | 'latest';
+export const POLICY_NAMES: readonly PolicyName[] = ['barrier', 'window', 'approximate', 'exact', 'hybrid', 'epsilon', 'latest'];
 
 /**
  * Why a frame left a policy without being grouped. Every frame pushed is either
  * grouped, discarded with one of these, or still pending.
- * - `stale`: it waited and no group it could join formed (window: fewer than minCameras; exact/approximate: superseded).
+ * - `stale`: it waited and no group it could join formed (window: fewer than minCameras; exact/approximate: superseded;
+ *   epsilon: beyond epsilon of the other cameras' frames; latest: superseded before any group took it).
  * - `late`: it arrived after its slot was already emitted.
  * - `overflow`: a bounded queue was full.
  * - `out-of-order`: its time (or sequence) did not advance past its camera's previous frame.

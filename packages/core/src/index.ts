@@ -7,12 +7,12 @@
  * `@syncap/core/internal`, not here.
  */
 
-export { ApproximatePolicy, type ApproximatePolicyOptions } from './approximate-policy.js';
+export { ApproximatePolicy, type ApproximatePolicyOptions, ROS_AGE_PENALTY } from './approximate-policy.js';
 export { BarrierPolicy, type BarrierPolicyOptions } from './barrier-policy.js';
 export type { CameraDevice, CameraEvent, CameraInfo, StartOptions, StartResult } from './camera-device.js';
 export type { CaptureStatsSnapshot } from './capture-stats.js';
 export { ClockMapper, type ClockMapperOptions, type ClockSample } from './clock-mapper.js';
-
+export { EpsilonPolicy, type EpsilonPolicyOptions } from './epsilon-policy.js';
 // Errors
 export {
   ConfigError,
@@ -43,6 +43,7 @@ export {
   type PolicyOutput,
 } from './grouping-policy.js';
 export { type HybridMode, HybridPolicy, type HybridPolicyOptions, type HybridSwitchEvent } from './hybrid-policy.js';
+export { LatestPolicy, type LatestPolicyOptions } from './latest-policy.js';
 export { type ErrorSink, Listeners, type Unsubscribe } from './listeners.js';
 export { type Agreement, agreesWith, type Interval, marzullo } from './marzullo.js';
 // Phase and offset math

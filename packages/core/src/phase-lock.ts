@@ -84,7 +84,7 @@ export class PhaseLock {
     return this.plannedStart(nowRigNs, 0);
   }
 
-  /** The device was (re)started at `atNs` (rig time), aiming at phase `requestedPhaseNs`. */
+  /** The device was (re)started, aiming at phase `requestedPhaseNs` off the grid. */
   started(requestedPhaseNs = this.requestedPhaseNs): void {
     this.requestedPhaseNs = requestedPhaseNs;
     this.phases = [];

@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import type { ApproximatePolicyOptions } from './approximate-policy.js';
 import type { BarrierPolicyOptions } from './barrier-policy.js';
+import type { EpsilonPolicyOptions } from './epsilon-policy.js';
 import { ConfigError } from './errors.js';
 import type { ExactPolicyOptions } from './exact-policy.js';
 import { POLICY_NAMES, type PolicyName } from './grouping-policy.js';
 import type { HybridPolicyOptions } from './hybrid-policy.js';
+import type { LatestPolicyOptions } from './latest-policy.js';
 import { describeIssues } from './schema-issues.js';
 import type { WindowPolicyOptions } from './window-policy.js';
 
@@ -14,15 +16,19 @@ export type PolicyConfig =
   | ({ readonly name: 'window' } & WindowPolicyOptions)
   | ({ readonly name: 'approximate' } & ApproximatePolicyOptions)
   | ({ readonly name: 'exact' } & ExactPolicyOptions)
-  | ({ readonly name: 'hybrid' } & HybridPolicyOptions);
+  | ({ readonly name: 'hybrid' } & HybridPolicyOptions)
+  | ({ readonly name: 'epsilon' } & EpsilonPolicyOptions)
+  | ({ readonly name: 'latest' } & LatestPolicyOptions);
 
 const ns = z.number().min(0, 'a non-negative number of ns');
 const count = z.number().int('a whole number').min(1, 'at least 1');
+const unit = z.number().min(0, 'a number from 0 to 1').max(1, 'a number from 0 to 1');
+const positive = z.number().gt(0, 'a positive number');
 
 /**
  * Each policy's options (rig.yaml `policy:`, `replay` flags, `capture --policy`, the
  * server's policy). Unknown keys are errors that name the key. `queueSize` means what a
- * policy holds: frames per camera (window, approximate), timestamps (exact), groups (barrier).
+ * policy holds: frames per camera (window, approximate, epsilon), timestamps (exact), groups (barrier).
  */
 const policyOptionsSchema = z.discriminatedUnion('name', [
   z
@@ -36,12 +42,37 @@ const policyOptionsSchema = z.discriminatedUnion('name', [
     .object({
       name: z.literal('approximate'),
       queueSize: count.optional(),
+      maxIntervalNs: ns.optional(),
       toleranceNs: ns.optional(),
       minIntervalNs: z.record(z.string(), ns).optional(),
-      agePenalty: z.number().min(0).optional(),
+      agePenalty: z.number().min(0, 'a non-negative number (ROS age_penalty; default 0.1)').optional(),
+      orderIndependent: z.boolean().optional(),
+    })
+    .strict()
+    .refine((o) => o.maxIntervalNs === undefined || o.toleranceNs === undefined || o.maxIntervalNs === o.toleranceNs, {
+      path: ['toleranceNs'],
+      message: 'the same bound as maxIntervalNs: give one of them',
+    }),
+  z.object({ name: z.literal('exact'), queueSize: count.optional() }).strict(),
+  z
+    .object({
+      name: z.literal('epsilon'),
+      epsilonNs: z
+        .number({ error: (issue) => (issue.input === undefined ? 'required: a non-negative number of ns' : 'a non-negative number of ns') })
+        .min(0, 'a non-negative number of ns'),
+      queueSize: count.optional(),
     })
     .strict(),
-  z.object({ name: z.literal('exact'), queueSize: count.optional() }).strict(),
+  z
+    .object({
+      name: z.literal('latest'),
+      pivot: z.string().min(1, 'a camera id').optional(),
+      rateEmaAlpha: unit.optional(),
+      errorEmaAlpha: unit.optional(),
+      rateStepChangeMargin: positive.optional(),
+      stallPeriods: positive.optional(),
+    })
+    .strict(),
   z
     .object({
       name: z.literal('hybrid'),

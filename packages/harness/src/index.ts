@@ -7,6 +7,7 @@
 
 export { collect, finiteNumber, keyedNonNegativeInt, nonNegativeInt, positiveInt, positiveNumber, probability } from './cli/flag-parsers.js';
 export { addRigFlags, type RigFlag, rigSpecFromFlags } from './cli/rig-flags.js';
+export { runProgram } from './cli/run-program.js';
 export { RealtimePacer } from './realtime-pacer.js';
 export { RealtimeSimNodes, type RealtimeSimNodesOptions } from './realtime-rig.js';
 export { type RigSimulationOptions, type RigSimulationSummary, runRigSimulation } from './rig-simulation.js';

@@ -93,7 +93,8 @@ export async function runRigSimulation(options: RigSimulationOptions): Promise<R
         if (host && lockedAtNs !== undefined && scheduler.nowNs > lockedAtNs + BigInt(Math.round(settleAfterLockNs(spec.fps)))) {
           // Where the error comes from: the node's rig estimate vs the real rig clock, and the real rig phase vs the grid.
           const actualRig = host.rig.hostFromTrue(raw.truthNs!);
-          mappingError.recordValue(Math.abs(Number(mapped.rigTimeNs - host.rig.hostFromTrue(host.monotonic.trueFromHost(raw.deviceTimeNs)))));
+          const correction = BigInt(Math.round(raw.exposureCorrectionNs ?? 0));
+          mappingError.recordValue(Math.abs(Number(mapped.rigTimeNs - correction - host.rig.hostFromTrue(host.monotonic.trueFromHost(raw.deviceTimeNs)))));
           lockError.recordValue(Math.abs(phaseOfNs(actualRig, NS_PER_S / spec.fps)));
         }
       },

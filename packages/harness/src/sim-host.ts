@@ -1,7 +1,8 @@
 import { ClockMapper, type Frame, type FrameGroup, type PolicyConfig, type Timers } from '@syncap/core';
+import { encodeJpegSync } from '@syncap/jpeg';
 import { type Connector, SyncClient, SyncNode } from '@syncap/net';
-import { type HostClock, PtpServoSim, type SeededRandom, SimCamera, SimClock, type SimScheduler } from '@syncap/sim';
-import type { RigSpec } from './rig-spec.js';
+import { type HostClock, PtpServoSim, type SeededRandom, SimCamera, SimClock, type SimPixelsOptions, type SimScheduler } from '@syncap/sim';
+import type { RigPixels, RigSpec } from './rig-spec.js';
 
 /** The hardware of one simulated host: what survives a crash of the node process. */
 export interface SimMachineOptions {
@@ -109,6 +110,8 @@ export function startSimProcess(machine: SimMachine, o: SimProcessOptions): SimH
     const cr = r.fork(id);
     // The sensor's oscillator is hardware (same every start); its other randomness is per start.
     const ppm = cr.uniform(-machine.ppm, machine.ppm);
+    // Sensor timing is hardware too; its own stream, so that other draws do not move.
+    const timing = spec.mixedExposure ? mixedTiming(cr.fork('timing')) : {};
     return new SimCamera(scheduler, incarnation === 0 ? cr : r.fork(`${id}#${incarnation}`), {
       id,
       fps: spec.fps,
@@ -118,6 +121,8 @@ export function startSimProcess(machine: SimMachine, o: SimProcessOptions): SimH
       startLatencyNs: spec.startLatencyNs,
       startLatencyJitterNs: spec.startLatencyJitterNs,
       clock: monotonic,
+      ...timing,
+      ...(spec.pixels ? { pixels: simPixels(spec.pixels) } : {}),
     });
   });
   const clientRandom = r.fork(incarnation === 0 ? 'client' : `client#${incarnation}`);
@@ -151,10 +156,12 @@ export function startSimProcess(machine: SimMachine, o: SimProcessOptions): SimH
     onGroup: o.onGroup,
   });
   // Report the simulated PTP state as ptp4l's supervisor would: the servo's residual as the offset,
-  // LISTENING while no PTP messages arrive (holdover).
+  // LISTENING while no PTP messages arrive (holdover). Drops go with it, as join reports a real camera's
+  // (the cameras' own count: what the demo's status line shows).
   const reportPtp = () => {
     const holdover = rig.inHoldover(scheduler.nowNs);
     client.reportPtp(holdover ? { state: 'listening' } : { state: 'slave', offsetNs: Math.round(rig.residualAt(scheduler.nowNs)) });
+    client.reportDrops(Object.fromEntries(cameras.map((c) => [c.id, c.counts.drop])));
     timers.setTimeout(reportPtp, 1000);
   };
   timers.setTimeout(reportPtp, 1000);
@@ -182,4 +189,19 @@ class RecordingMapper extends ClockMapper {
     this.onMap?.(frame, mapped);
     return mapped;
   }
+}
+
+/** A camera's exposure, readout and timestamp source, as different cameras of one rig have them. */
+function mixedTiming(r: SeededRandom): { exposureNs: number; readoutNs: number; timestampSource: 'start-of-exposure' | 'end-of-frame' } {
+  return {
+    exposureNs: Math.round(r.uniform(100_000, 20_000_000)),
+    readoutNs: Math.round(r.uniform(0, 30_000_000)),
+    timestampSource: r.next() < 0.5 ? 'start-of-exposure' : 'end-of-frame',
+  };
+}
+
+/** SimCamera pixels for a rig: rendered per frame (the stamp is exact); MJPG through libjpeg-turbo. */
+function simPixels(p: RigPixels): SimPixelsOptions {
+  const encodeJpeg = (yuyv: Uint8Array, width: number, height: number) => encodeJpegSync(yuyv, { width, height, pixelFormat: 'YUYV', quality: 80 });
+  return { ...p, ...(p.pixelFormat === 'MJPG' ? { encodeJpeg } : {}) };
 }

@@ -9,7 +9,7 @@ export { applyControls, type ControlValue, describeAllowed, resolveControls, toC
 export { checkFormat, type DeviceDescription, type DeviceSummary, describe, type FormatRequest, listControls, listDevices, setControls } from './devices.js';
 export type { ExposureReading } from './exposure.js';
 export { type MockDeviceSpec, type MockFrame, MockV4l2Binding } from './mock-binding.js';
-export { isAddonAvailable, loadBinding, NativeUnavailableError } from './native-addon.js';
+export { isAddonAvailable, loadBinding } from './native-addon.js';
 export type {
   NativeBinding,
   NativeCameraHandle,

@@ -1,20 +1,10 @@
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { readdirSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SyncapError } from '@syncap/core';
+import { loadNativeAddon } from '@syncap/host';
 import type { NativeAddonExports, NativeBinding } from './native-binding.js';
 
-/** The addon could not be loaded; `message` says what is missing and how to fix it. */
-export class NativeUnavailableError extends SyncapError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('E_NATIVE_UNAVAILABLE', message, options);
-  }
-}
-
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-/** SYNCAP_V4L2_ADDON points at another build of the addon (the AddressSanitizer one, build/asan). */
-const addonPath = process.env.SYNCAP_V4L2_ADDON ?? join(packageRoot, 'build', 'Release', 'syncap_v4l2.node');
 /** Where udev puts stable names for video nodes (the VM and containers may have none). */
 const ALIAS_DIRS = ['/dev/v4l/by-id', '/dev/v4l/by-path'];
 let cached: NativeBinding | undefined;
@@ -46,22 +36,11 @@ function listAliases(): Map<string, string[]> {
 }
 
 function loadAddon(): NativeAddonExports {
-  if (!existsSync(addonPath)) {
-    const reasonFile = join(packageRoot, 'build', 'addon-build-error.txt');
-    const reason = existsSync(reasonFile) ? readFileSync(reasonFile, 'utf8').trim() : 'it has not been built';
-    throw new NativeUnavailableError(
-      `@syncap/native-v4l2: the V4L2 addon is not available (${reason}). Build it with \`npm run build:addon -w @syncap/native-v4l2\` (needs cmake, g++ and make).`,
-    );
-  }
-  try {
-    // The one untyped boundary: require() of the compiled addon, declared as NativeAddonExports.
-    return createRequire(import.meta.url)(addonPath) as NativeAddonExports;
-  } catch (error) {
-    throw new NativeUnavailableError(`@syncap/native-v4l2: cannot load ${addonPath}: ${(error as Error).message}`, { cause: error });
-  }
+  // SYNCAP_V4L2_ADDON points at another build of the addon (the AddressSanitizer one, build/asan).
+  return loadNativeAddon<NativeAddonExports>(packageRoot, 'syncap_v4l2', '@syncap/native-v4l2', process.env.SYNCAP_V4L2_ADDON);
 }
 
-/** The real binding: the compiled addon (loaded once) plus path resolution. Throws NativeUnavailableError naming what is missing. */
+/** The real binding: the compiled addon (loaded once) plus path resolution. Throws E_NATIVE_UNAVAILABLE naming what is missing. */
 export function loadBinding(): NativeBinding {
   if (cached) return cached;
   const addon = loadAddon();

@@ -7,6 +7,8 @@
 
 export { globalCameraId, splitGlobalCameraId } from './camera-id.js';
 export { channelTimebaseSampler } from './channel-timebase.js';
+export type { DeliveryOptions, DeliveryStats } from './group-delivery.js';
+export { LogBudget } from './log-budget.js';
 export { memoryConnectionPair } from './memory-connection.js';
 // Transports
 export type { Connector, MessageConnection } from './message-connection.js';
@@ -15,15 +17,20 @@ export { OffsetEstimator, type OffsetSample, offsetFromTimestamps } from './ntp-
 export {
   type AdjustCommand,
   CloseCodes,
+  clip,
   decodeMessage,
   encodeMessage,
   type GroupReport,
   type GroupsMessage,
   type HelloMessage,
+  MAX_CAMERA_FPS,
+  MAX_ECHO_CHARS,
   MAX_GROUPS_PER_BATCH,
+  MAX_HELLO_BYTES,
   MAX_MESSAGE_BYTES,
   type NodeMessage,
   nodeMessageSchema,
+  type PhaseLockMessage,
   PROTOCOL_VERSION,
   ProtocolError,
   type PtpState,
@@ -45,6 +52,13 @@ export {
 export { SyncClient, type SyncClientEvent, type SyncClientOptions } from './sync-client.js';
 export { SyncNode, type SyncNodeEvent, type SyncNodeOptions } from './sync-node.js';
 // Server, client, node
-export { type NodeStatus, SyncServer, type SyncServerEvent, type SyncServerOptions } from './sync-server.js';
+export {
+  type GlobalDiscardReason,
+  type NodeStatus,
+  rejectionReason,
+  SyncServer,
+  type SyncServerEvent,
+  type SyncServerOptions,
+} from './sync-server.js';
 export { tokensMatch } from './token.js';
 export { listenWs, type WsListener, type WsListenOptions, wsConnection, wsConnector } from './ws-transport.js';

@@ -9,8 +9,25 @@ import { z } from 'zod';
 export const PROTOCOL_VERSION = 1;
 /** Largest message either side accepts, bytes. Bigger ones are rejected and the connection closed. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
+/**
+ * Largest hello, bytes (256 cameras with the longest ids fit in a third of it): a peer that
+ * has not authenticated cannot make the server parse a megabyte.
+ */
+export const MAX_HELLO_BYTES = 64 * 1024;
 /** Groups in one `groups` batch at most. */
 export const MAX_GROUPS_PER_BATCH = 1000;
+/** Highest camera rate a node may announce, frames/s. */
+export const MAX_CAMERA_FPS = 10_000;
+/** Longest piece of peer input repeated anywhere (an error reply, a log line, the dashboard's event feed), characters. */
+export const MAX_ECHO_CHARS = 200;
+
+/**
+ * Cuts text that came from a peer to `max` characters, saying how long it was: whatever
+ * repeats client input (errors, logs, feeds) repeats at most this much (DESIGN §9).
+ */
+export function clip(text: string, max = MAX_ECHO_CHARS): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
+}
 
 const instant = z.string().regex(/^-?\d{1,20}$/, 'an instant in ns as a decimal string');
 const id = z
@@ -20,7 +37,7 @@ const id = z
   .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
 const duration = z.number().finite();
 
-export const cameraAnnounceSchema = z.object({ id, fps: z.number().positive().max(10_000) }).strict();
+export const cameraAnnounceSchema = z.object({ id, fps: z.number().positive().max(MAX_CAMERA_FPS) }).strict();
 
 export const ptpStateSchema = z.enum(['absent', 'listening', 'uncalibrated', 'slave', 'master', 'faulty', 'unknown']);
 export type PtpState = z.infer<typeof ptpStateSchema>;
@@ -45,10 +62,12 @@ export const helloSchema = z
     cameras: z.array(cameraAnnounceSchema).min(1).max(256),
     capabilities: z.array(z.string().max(64)).max(32).default([]),
     /**
-     * Names one run of the node process. Group report ids count from 0 in each session, so
-     * a server that sees a new session forgets which ids it had (a restarted node).
+     * Names one run of the node process (random per run). Group report ids count from 0 in
+     * each session, so a server that sees a new session forgets which ids it had (a restarted
+     * node); a hello without one is always taken for a new run. A second connection for a
+     * connected node id is only accepted with the same session (the node's own reconnect).
      */
-    session: z.string().max(64).optional(),
+    session: z.string().min(1).max(64).optional(),
   })
   .strict();
 
@@ -78,12 +97,17 @@ export const ptpStatusSchema = z
   .strict();
 
 export const dropsSchema = z.object({ type: z.literal('drops'), byCamera: z.record(id, z.number().int().min(0)) }).strict();
+/** Whether the node phase-locks its cameras to the rig grid, and how many are locked now (the reference node must be). */
+export const phaseLockSchema = z
+  .object({ type: z.literal('phase-lock'), enabled: z.boolean(), locked: z.number().int().min(0).max(256), cameras: z.number().int().min(0).max(256) })
+  .strict();
 export const pingSchema = z.object({ type: z.literal('ping'), id: z.number().int().min(0), t1: instant }).strict();
 
-export const nodeMessageSchema = z.discriminatedUnion('type', [helloSchema, groupsSchema, ptpStatusSchema, dropsSchema, pingSchema]);
+export const nodeMessageSchema = z.discriminatedUnion('type', [helloSchema, groupsSchema, ptpStatusSchema, dropsSchema, phaseLockSchema, pingSchema]);
 export type NodeMessage = z.infer<typeof nodeMessageSchema>;
 export type HelloMessage = z.infer<typeof helloSchema>;
 export type GroupsMessage = z.infer<typeof groupsSchema>;
+export type PhaseLockMessage = z.infer<typeof phaseLockSchema>;
 
 export const adjustSchema = z.discriminatedUnion('kind', [
   z.object({ type: z.literal('adjust'), kind: z.literal('shift-phase'), offsetNs: duration }).strict(),
@@ -114,19 +138,36 @@ export class ProtocolError extends SyncapError {
 
 /** WebSocket close codes the server uses (4000–4999 are application codes). */
 export const CloseCodes = {
+  /** The peer left on purpose (a node that stops): it has departed. */
+  normal: 1000,
+  shutdown: 1001,
+  /** A frame the WebSocket layer refused (bad opcode, unmasked, …). */
+  badFrame: 1002,
+  /** Text that is not UTF-8. */
+  badText: 1007,
   tooLarge: 1009,
+  /** Too many connections waiting for their hello: try again later. */
+  busy: 1013,
   malformed: 4400,
   unauthorized: 4401,
   protocol: 4402,
+  /** No hello within the deadline, or nothing at all for the idle timeout. */
+  timeout: 4408,
   replaced: 4409,
-  shutdown: 1001,
+  /** The node id is connected, and this connection is not its reconnect. */
+  nodeIdInUse: 4410,
+  /** The server has as many nodes as it takes. */
+  full: 4429,
 } as const;
 
 function issues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.length ? i.path.join('.') : '(message)'}: ${i.message}`)
-    .join('; ');
+  // Paths hold the peer's keys and messages quote them (unrecognized keys): both are cut.
+  return clip(
+    error.issues
+      .slice(0, 3)
+      .map((i) => `${i.path.length ? clip(i.path.map(String).join('.'), 60) : '(message)'}: ${clip(i.message, 100)}`)
+      .join('; '),
+  );
 }
 
 /** Parses one message from text, enforcing the size limit and the schema. */
@@ -137,7 +178,7 @@ export function decodeMessage<T>(text: string, schema: z.ZodType<T>, maxBytes = 
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new ProtocolError(`message is not JSON: ${(error as Error).message}`, CloseCodes.malformed);
+    throw new ProtocolError(`message is not JSON: ${clip((error as Error).message, 100)}`, CloseCodes.malformed);
   }
   const result = schema.safeParse(raw);
   if (!result.success) throw new ProtocolError(`invalid message: ${issues(result.error)}`, CloseCodes.malformed);

@@ -102,6 +102,7 @@ export class SyncClient {
   private backlogDropped = 0;
   private connects = 0;
   private lastPtp: NodeMessage | undefined;
+  private lastPhaseLock: NodeMessage | undefined;
   /** This client's session: report ids restart with it. */
   private readonly session: string;
 
@@ -155,6 +156,15 @@ export class SyncClient {
 
   reportDrops(byCamera: Record<string, number>): void {
     this.sendNow({ type: 'drops', byCamera });
+  }
+
+  /**
+   * Tells the server whether this node phase-locks its cameras and how many are locked: the
+   * server measures every node's phase against a reference, which must be a locked node.
+   */
+  reportPhaseLock(status: { enabled: boolean; locked: number }): void {
+    this.lastPhaseLock = { type: 'phase-lock', enabled: status.enabled, locked: status.locked, cameras: this.options.cameras.length };
+    this.sendNow(this.lastPhaseLock);
   }
 
   /** The server's clock minus ours, measured over this channel (min-RTT filtered). */
@@ -250,6 +260,7 @@ export class SyncClient {
         this.batch = 0;
         this.events.emit({ type: 'connected' });
         if (this.lastPtp) this.send(connection, this.lastPtp);
+        if (this.lastPhaseLock) this.send(connection, this.lastPhaseLock);
         this.flush();
         return;
       case 'ack':

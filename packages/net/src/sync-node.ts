@@ -15,6 +15,7 @@ import {
   type Timers,
   type Unsubscribe,
 } from '@syncap/core';
+import { type DeliveryOptions, type DeliveryStats, GroupDelivery } from './group-delivery.js';
 import type { AdjustCommand } from './protocol.js';
 import type { SyncClient } from './sync-client.js';
 
@@ -43,9 +44,17 @@ export interface SyncNodeOptions {
   /**
    * Consumer of the local groups (the application). Groups not taken are released. A
    * consumer that returns a promise is waited for before the next group: while it is
-   * slow, the manager's bounded queue drops the oldest groups (counted).
+   * slow, the manager's bounded queue drops the oldest groups (counted) — or, with a
+   * delivery delay, the delivery stage's (see `delivery`).
    */
   readonly onGroup?: (group: FrameGroup) => void | Promise<void>;
+  /**
+   * When `onGroup` gets each group: by default as soon as it forms; with a delay (here, or
+   * from the server's delivery-delay command), at the group's rig time plus the delay, so
+   * that every host processes the same instant at the same wall time. A group already past
+   * its instant goes at once, counted late. Reports to the server are never delayed.
+   */
+  readonly delivery?: DeliveryOptions;
 }
 
 export type SyncNodeEvent =
@@ -64,8 +73,9 @@ export type SyncNodeEvent =
  * One node of a multi-host rig (the seed's client main loop, done as DESIGN §4 says):
  * starts its cameras on the rig's time grid, keeps each camera phase-locked to it,
  * groups frames locally, reports group metadata to the sync server and applies its
- * commands. It never delays capture: the server's delivery delay is only recorded
- * for applications that want it.
+ * commands. It never delays capture or reporting; the seed's time adjustment (the
+ * server's delivery delay) only decides when the application gets each group: at the
+ * group's rig time plus the delay, on every host alike.
  */
 export class SyncNode {
   readonly manager: SyncCaptureManager;
@@ -75,8 +85,7 @@ export class SyncNode {
   private sampleHandle: unknown;
   private running = false;
   private readonly lockedOnce = new Set<string>();
-  /** The server's requested delivery delay, ns (the seed's time adjustment), if any. */
-  deliveryDelayNs = 0;
+  private readonly delivery: GroupDelivery;
 
   constructor(private readonly options: SyncNodeOptions) {
     this.timers = options.timers;
@@ -94,6 +103,12 @@ export class SyncNode {
       this.manager.addCamera(device, { fps });
       if (options.phaseLock !== false) this.locks.set(device.id, new PhaseLock({ periodNs: periodNsFromFps(fps), ...options.phaseLock }));
     }
+    this.delivery = new GroupDelivery(
+      options.delivery ?? {},
+      this.timers,
+      () => this.rigNow(),
+      (group) => this.handOver(group),
+    );
     options.client?.onCommand((command) => this.applyCommand(command));
     this.manager.onEvent((e) => {
       if (e.type === 'camera') this.onCameraEvent(e.event.type, e.event.cameraId);
@@ -109,6 +124,21 @@ export class SyncNode {
     return this.options.phaseLock === false
       ? this.options.cameras.map((c) => c.device.id)
       : [...this.locks].filter(([, l]) => l.state === 'locked').map(([id]) => id);
+  }
+
+  /** The delivery delay in force, ns (the seed's time adjustment; 0: groups go out as they form). */
+  get deliveryDelayNs(): number {
+    return this.delivery.currentDelayNs;
+  }
+
+  /** Sets the delivery delay (as the server's delivery-delay command does). */
+  setDeliveryDelay(delayNs: number): void {
+    this.delivery.setDelay(delayNs);
+  }
+
+  /** How groups were handed to the application: on time, late, early or dropped (bounded wait). */
+  deliveryStats(): DeliveryStats {
+    return this.delivery.stats();
   }
 
   phaseErrors(): Record<string, number | undefined> {
@@ -138,6 +168,8 @@ export class SyncNode {
     this.running = false;
     this.timers.clearTimeout(this.sampleHandle);
     await this.manager.stop();
+    // Nothing more to wait for: the groups held for their instant go out now.
+    void this.delivery.flush();
     this.options.client?.stop();
   }
 
@@ -211,7 +243,7 @@ export class SyncNode {
         }
         return;
       case 'delivery-delay':
-        this.deliveryDelayNs = command.delayNs;
+        if (this.options.delivery?.followServer !== false) this.delivery.setDelay(command.delayNs);
         return;
     }
   }
@@ -223,13 +255,20 @@ export class SyncNode {
         group.release();
         continue;
       }
-      try {
-        await this.options.onGroup(group);
-      } catch (error) {
-        // The application's bug must not stop capture or reporting: say it, free the buffers, go on.
-        group.release();
-        this.events.emit({ type: 'consumer-error', groupId: group.id, message: errorMessage(error) });
-      }
+      this.delivery.push(group);
+      // Without a delay, a slow consumer holds the next group back (the manager's bounded queue
+      // drops the oldest); with one, groups wait in the delivery stage and reports go on.
+      if (this.delivery.currentDelayNs === 0) await this.delivery.whenIdle();
+    }
+  }
+
+  private async handOver(group: FrameGroup): Promise<void> {
+    try {
+      await this.options.onGroup!(group);
+    } catch (error) {
+      // The application's bug must not stop capture or reporting: say it, free the buffers, go on.
+      group.release();
+      this.events.emit({ type: 'consumer-error', groupId: group.id, message: errorMessage(error) });
     }
   }
 

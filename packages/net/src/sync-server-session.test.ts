@@ -11,7 +11,7 @@ function connect(server: SyncServer, session: string | undefined, nodeId = 'a') 
   server.accept(theirs);
   mine.send(JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, nodeId, token: 'k', cameras: [{ id: 'c', fps: 30 }], ...(session ? { session } : {}) }));
   let batch = 0;
-  return (ids: number[], t0: number) =>
+  const report = (ids: number[], t0: number) =>
     mine.send(
       JSON.stringify({
         type: 'groups',
@@ -19,18 +19,22 @@ function connect(server: SyncServer, session: string | undefined, nodeId = 'a') 
         groups: ids.map((id) => ({ id, t: String(t0 + id), spanNs: 0, frames: { c: { seq: id, t: String(t0 + id) } } })),
       }),
     );
+  return Object.assign(report, { connection: mine });
 }
 
 describe('SyncServer sessions', () => {
-  it('skips reports it already has from the same node process, and takes a restarted process from id 0 again', () => {
-    const server = new SyncServer({ token: 'k', clock: { nowNs: () => 10_000_000_000n }, timers: noTimers, policy: { name: 'exact' } });
+  it('skips reports it already has from the same node process, and takes a restarted process from id 0 again', async () => {
+    const server = new SyncServer({ token: 'k', clock: { nowNs: () => 10_000n }, timers: noTimers, policy: { name: 'exact' } });
     const first = connect(server, 's1');
     first([0, 1, 2], 1000);
     // A reconnect of the same process resends what was unacknowledged: skipped.
     const again = connect(server, 's1');
     again([1, 2, 3], 1000);
     expect(server.status().nodes[0]!.groupsReceived).toBe(4);
-    // The process restarted (a crash): its ids start again from 0 and must not be taken for repeats.
+    expect(server.counters.duplicateReports).toBe(2);
+    // The process crashed and restarted: its ids start again from 0 and must not be taken for repeats.
+    again.connection.abort('node process died');
+    await Promise.resolve();
     const restarted = connect(server, 's2');
     restarted([0, 1], 5000);
     expect(server.status().nodes[0]!.groupsReceived).toBe(6);
@@ -41,7 +45,7 @@ describe('SyncServer sessions', () => {
 
 describe('SyncServer output order', () => {
   it('a node joining with a backlog older than what was emitted gets it counted late, not grouped out of order', () => {
-    const server = new SyncServer({ token: 'k', clock: { nowNs: () => 10_000_000_000n }, timers: noTimers, policy: { name: 'exact' } });
+    const server = new SyncServer({ token: 'k', clock: { nowNs: () => 10_000n }, timers: noTimers, policy: { name: 'exact' } });
     const times: bigint[] = [];
     const discarded: string[] = [];
     server.onEvent((e) => {

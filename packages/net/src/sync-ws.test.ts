@@ -3,6 +3,8 @@ import FakeTimers from '@sinonjs/fake-timers';
 import { FrameGroup, timingFrame } from '@syncap/core';
 import { hostRandom, hostTimers, randomSessionId } from '@syncap/host';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { MAX_MESSAGE_BYTES } from './protocol.js';
 import { SyncClient } from './sync-client.js';
 import { SyncServer } from './sync-server.js';
 import { listenWs, type WsListener, wsConnector } from './ws-transport.js';
@@ -69,8 +71,15 @@ describe('SyncServer and SyncClient over real WebSockets on 127.0.0.1 (fake time
   let port = 0;
   const clients: SyncClient[] = [];
 
+  const logs: string[] = [];
   async function startServer(atPort = 0) {
-    server = new SyncServer({ token: TOKEN, clock: rigClock, timers: hostTimers, policy: { name: 'window', toleranceNs: 1_000_000, maxWaitNs: 100_000_000 } });
+    server = new SyncServer({
+      token: TOKEN,
+      clock: rigClock,
+      timers: hostTimers,
+      policy: { name: 'window', toleranceNs: 1_000_000, maxWaitNs: 100_000_000 },
+      log: (_level, message) => logs.push(message),
+    });
     listener = await listenWs((c) => server!.accept(c), { host: '127.0.0.1', port: atPort });
     port = listener.port;
   }
@@ -98,7 +107,8 @@ describe('SyncServer and SyncClient over real WebSockets on 127.0.0.1 (fake time
   const received = () => server?.status().nodes.find((n) => n.nodeId === 'node-a')?.groupsReceived ?? 0;
 
   beforeEach(() => {
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    // The rig clock reads 5 s: the reports below (1 s on) are recent, as a node's are.
+    clock = FakeTimers.install({ now: 5000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
   });
   afterEach(async () => {
     for (const c of clients.splice(0)) c.stop();
@@ -112,8 +122,10 @@ describe('SyncServer and SyncClient over real WebSockets on 127.0.0.1 (fake time
     c.start();
     await until(() => c.stats().connected);
     for (let i = 0; i < 100; i++) c.reportGroup(group(i));
+    c.reportPhaseLock({ enabled: true, locked: 1 });
     await until(() => received() === 100 && c.stats().backlog === 0);
     expect(server!.counters.globalGroups).toBeGreaterThan(90);
+    expect(server!.status().nodes[0]!.phaseLock).toEqual({ enabled: true, locked: 1, cameras: 1 });
     // Channel offset check: both ends read the same fake clock, so the offset is ~0.
     await until(() => (c.channelOffset()?.samples ?? 0) >= 2);
     expect(Math.abs(c.channelOffset()!.offsetNs)).toBeLessThanOrEqual(c.channelOffset()!.errorBoundNs + 1_000_000);
@@ -172,6 +184,24 @@ describe('SyncServer and SyncClient over real WebSockets on 127.0.0.1 (fake time
     await until(() => received() === 30, 60_000);
     expect(c.stats().backlogDropped).toBe(0);
     await proxy.close();
+  });
+
+  it('a message over the 1 MiB limit is logged and counted in rejected like every other rejection; the peer is cut off', async () => {
+    await startServer();
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+    ws.on('error', () => undefined);
+    // A peer that never answers the close frame: the server's deadline cuts it off anyway.
+    ws.on('open', () => {
+      ws.send(JSON.stringify({ type: 'hello', v: 1, nodeId: 'big', token: TOKEN, cameras: [{ id: 'c0', fps: 30 }], session: 's' }));
+      ws.send('x'.repeat(MAX_MESSAGE_BYTES + 1));
+      ws.pause();
+    });
+    // Small steps of fake time: the megabyte crosses loopback in real time.
+    await until(() => server!.counters.rejected === 1, 9000, 1);
+    expect(server!.counters.rejectedByReason['too-large']).toBe(1);
+    expect(logs.some((l) => l.startsWith('rejected a connection: Max payload size exceeded'))).toBe(true);
+    // The server's side is closed within its close deadline (2 s), though the peer never answers.
+    await until(() => server!.status().nodes.find((n) => n.nodeId === 'big')?.connected === false, 3000, 1);
   });
 
   it('refuses a bad token with a clear error and keeps serving the good node', async () => {

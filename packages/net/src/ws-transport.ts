@@ -1,9 +1,31 @@
 import { Listeners, type Unsubscribe } from '@syncap/core';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Connector, MessageConnection } from './message-connection.js';
-import { MAX_MESSAGE_BYTES } from './protocol.js';
+import { CloseCodes, clip, MAX_MESSAGE_BYTES } from './protocol.js';
 
-/** Adapts a `ws` WebSocket to a MessageConnection. */
+/** After sending a close frame, how long the peer has to answer before the socket is destroyed, ms (ws's own is 30 s). */
+const CLOSE_DEADLINE_MS = 2000;
+
+/** The close code ws sends for each of its receiver errors (what the peer sent broke the WebSocket protocol). */
+function receiverErrorCode(error: Error & { code?: string }): number | undefined {
+  if (!error.code?.startsWith('WS_ERR_')) return undefined;
+  if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return CloseCodes.tooLarge;
+  if (error.code === 'WS_ERR_INVALID_UTF8') return CloseCodes.badText;
+  return CloseCodes.badFrame;
+}
+
+/** A close frame carries at most 123 bytes of reason (UTF-8). */
+function closeReason(reason: string): string {
+  let r = reason.slice(0, 123);
+  while (Buffer.byteLength(r) > 123) r = r.slice(0, -1);
+  return r;
+}
+
+/**
+ * Adapts a `ws` WebSocket to a MessageConnection. A message over the size limit (or a frame
+ * that breaks the protocol) closes the socket in ws itself; it is reported as a close with
+ * ws's code (1009, 1007, 1002) and what was wrong, so the server counts it as a rejection.
+ */
 export function wsConnection(socket: WebSocket, remote: string): MessageConnection {
   const messages = new Listeners<string>();
   const closes = new Listeners<{ code: number; reason: string }>();
@@ -11,9 +33,24 @@ export function wsConnection(socket: WebSocket, remote: string): MessageConnecti
     messages.emit(isBinary ? '\u0000binary' : data.toString());
   });
   let abortReason: string | undefined;
-  socket.on('close', (code, reason) => closes.emit({ code, reason: abortReason ?? reason.toString() }));
-  socket.on('error', () => {
-    // 'close' follows every error; nothing more to do here (and an unhandled 'error' would crash).
+  let refused: { code: number; reason: string } | undefined;
+  let closeDeadline: NodeJS.Timeout | undefined;
+  socket.on('close', (code, reason) => {
+    clearTimeout(closeDeadline);
+    closes.emit(refused ?? { code, reason: abortReason ?? reason.toString() });
+  });
+  const cutOffLater = () => {
+    // Every connection has a deadline: a peer that never answers the close frame is cut off.
+    clearTimeout(closeDeadline);
+    closeDeadline = setTimeout(() => socket.terminate(), CLOSE_DEADLINE_MS);
+    closeDeadline.unref();
+  };
+  socket.on('error', (error) => {
+    // 'close' follows every error (and an unhandled 'error' would crash); say why ws closed it.
+    const code = receiverErrorCode(error);
+    if (code === undefined) return;
+    refused ??= { code, reason: clip(error.message) };
+    cutOffLater(); // ws has sent its close frame and would wait 30 s for the answer
   });
   return {
     remote,
@@ -27,7 +64,9 @@ export function wsConnection(socket: WebSocket, remote: string): MessageConnecti
       if (socket.readyState === WebSocket.OPEN) socket.send(text);
     },
     close(code, reason) {
-      if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) socket.close(code, reason.slice(0, 120));
+      if (socket.readyState !== WebSocket.OPEN && socket.readyState !== WebSocket.CONNECTING) return;
+      socket.close(code, closeReason(reason));
+      cutOffLater();
     },
     abort(reason) {
       abortReason = reason;

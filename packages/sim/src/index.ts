@@ -10,11 +10,12 @@ export { ErrorModelClock, type HostClock, perfectClock } from './host-clock.js';
 export { ProcessTimers } from './process-timers.js';
 export { PTP_SERVO_GAINS, PtpServoSim, type PtpServoSimOptions } from './ptp-servo-sim.js';
 export { SeededRandom } from './seeded-random.js';
-export { SimCamera, type SimCameraOptions, type SimFrameTruth } from './sim-camera.js';
+export { SimCamera, type SimCameraOptions, type SimFrameTruth, type SimPixelsOptions } from './sim-camera.js';
 export { SimClock, type SimClockOptions } from './sim-clock.js';
 export { type SimLinkOptions, SimNetwork } from './sim-network.js';
 export { type SimRigOptions, type SimRigRun, simulateRig } from './sim-rig.js';
 export { flushMicrotasks, SimScheduler, type TaskHandle } from './sim-scheduler.js';
+export { MIN_STAMP_WIDTH, type PatternFormat, type PatternStamp, readPatternStamp, renderTestPattern } from './test-pattern.js';
 export {
   formatTraceFrame,
   formatTraceHeader,

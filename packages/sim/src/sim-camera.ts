@@ -4,9 +4,11 @@ import {
   type CameraInfo,
   ConfigError,
   DeviceError,
+  type ExposureCorrection,
   type Frame,
   FrameFlags,
   Listeners,
+  midExposureCorrection,
   NS_PER_S,
   type StartOptions,
   type StartResult,
@@ -16,6 +18,7 @@ import {
 } from '@syncap/core';
 import { type HostClock, perfectClock } from './host-clock.js';
 import type { SeededRandom } from './seeded-random.js';
+import { SimPixelSource } from './sim-pixel-source.js';
 import type { SimScheduler, TaskHandle } from './sim-scheduler.js';
 
 export interface SimCameraOptions {
@@ -38,20 +41,46 @@ export interface SimCameraOptions {
   readonly startLatencyJitterNs?: number;
   /** Constant offset of every exposure after start, ns (a fixed sensor phase). Default 0. */
   readonly phaseNs?: number;
-  /** Exposure + readout: delay from exposure start to end of frame, ns. Default 1 ms. */
+  /** Exposure time, ns. Default 1 ms. */
   readonly exposureNs?: number;
+  /** Rolling-shutter readout, first row to last, ns: the end of frame is start + exposure + readout. Default 0. */
+  readonly readoutNs?: number;
+  /**
+   * What the camera's config says of its readout and calibration offset (the inputs of the
+   * mid-exposure correction, with the exposure it reports). Default: the truth (readoutNs, offset 0).
+   */
+  readonly configuredTiming?: { readonly readoutNs?: number; readonly offsetNs?: number };
   /** Delay from end of frame until the process has the frame: mean (exponential tail), ns. Default 200 µs. */
   readonly deliveryLatencyNs?: number;
   readonly timestampSource?: TimestampSource;
   /** Driver buffers; a frame that finds none free (the consumer holds them all) is lost. Default 32. */
   readonly buffers?: number;
-  /** Bytes of pixel data per frame; 0 sends timing only. Default 0. */
+  /** Bytes of pixel data per frame (zeros); 0 sends timing only. Ignored with `pixels`. Default 0. */
   readonly payloadBytes?: number;
   readonly width?: number;
   readonly height?: number;
+  /** Real pixels: a moving test pattern with the camera id and exposure instant drawn in. */
+  readonly pixels?: SimPixelsOptions;
   /** Fail `open()` with this message (a missing device, say). */
   readonly failOpen?: string;
   readonly clock?: HostClock;
+}
+
+/** Frames with real pixels (the camera's width and height are the image's). */
+export interface SimPixelsOptions {
+  readonly width: number;
+  readonly height: number;
+  /** Raw YUYV or GREY, or MJPG (the pattern JPEG-encoded by `encodeJpeg`). */
+  readonly pixelFormat: 'YUYV' | 'GREY' | 'MJPG';
+  /**
+   * 'render' draws every frame (its stamp reads back exactly); 'ring' serves `ringFrames`
+   * images rendered once, so that drawing pixels costs nothing per frame (benches). Default 'render'.
+   */
+  readonly mode?: 'render' | 'ring';
+  /** Images in the ring. Default 8. */
+  readonly ringFrames?: number;
+  /** For MJPG: encodes a YUYV image as JPEG (the composer passes @syncap/jpeg's encoder). */
+  readonly encodeJpeg?: (yuyv: Uint8Array, width: number, height: number) => Uint8Array;
 }
 
 /** What the simulation knows about a frame that a driver would not. */
@@ -59,6 +88,7 @@ export interface SimFrameTruth {
   readonly cameraId: string;
   /** Exposure index since start (k), the ground-truth group a frame belongs to. */
   readonly index: number;
+  /** The true middle of the exposure (of the middle row): the instant cameras are synchronized on. */
   readonly truthNs: bigint;
   readonly delivered: boolean;
   readonly cause?: 'drop' | 'stall' | 'no-buffer' | 'disconnected';
@@ -73,7 +103,9 @@ type State = 'closed' | 'open' | 'streaming' | 'lost';
  */
 export class SimCamera implements CameraDevice {
   readonly id: string;
-  private readonly o: Required<Omit<SimCameraOptions, 'failOpen' | 'clock'>> & { failOpen?: string };
+  private readonly o: Required<Omit<SimCameraOptions, 'failOpen' | 'clock' | 'pixels' | 'configuredTiming'>> & { failOpen?: string };
+  private readonly pixels: SimPixelSource | undefined;
+  private readonly correction: ExposureCorrection;
   private readonly clock: HostClock;
   private readonly frameListeners = new Listeners<Frame>();
   private readonly eventListeners = new Listeners<CameraEvent>();
@@ -116,6 +148,7 @@ export class SimCamera implements CameraDevice {
       startLatencyJitterNs: 0,
       phaseNs: 0,
       exposureNs: 1_000_000,
+      readoutNs: 0,
       deliveryLatencyNs: 200_000,
       timestampSource: 'start-of-exposure',
       buffers: 32,
@@ -127,6 +160,13 @@ export class SimCamera implements CameraDevice {
     this.periodNs = (NS_PER_S / this.o.fps) * (1 + this.o.ppm * 1e-6);
     this.freeBuffers = this.o.buffers;
     this.dropRate = this.o.dropRate;
+    this.pixels = options.pixels ? new SimPixelSource(this.id, options.pixels, this.o.buffers) : undefined;
+    this.correction = midExposureCorrection({
+      timestampSource: this.o.timestampSource,
+      exposureNs: this.o.exposureNs,
+      readoutNs: options.configuredTiming?.readoutNs ?? this.o.readoutNs,
+      offsetNs: options.configuredTiming?.offsetNs ?? 0,
+    });
   }
 
   get info(): CameraInfo | undefined {
@@ -143,11 +183,12 @@ export class SimCamera implements CameraDevice {
     if (this.state !== 'closed') return;
     this.state = 'open';
     this.infoValue = {
-      width: this.o.width,
-      height: this.o.height,
-      pixelFormat: 'SIM',
+      width: this.pixels?.width ?? this.o.width,
+      height: this.pixels?.height ?? this.o.height,
+      pixelFormat: this.pixels?.pixelFormat ?? 'SIM',
       fps: this.o.fps,
       timestampSource: this.o.timestampSource,
+      exposure: this.correction,
       buffers: this.o.buffers,
     };
   }
@@ -243,7 +284,7 @@ export class SimCamera implements CameraDevice {
     const k = this.index;
     const exposureNs = this.firstExposureNs + BigInt(Math.round(this.nextOffsetNs));
     this.nextOffsetNs += this.periodNs + this.trimNs;
-    const endOfFrameNs = exposureNs + BigInt(this.o.exposureNs);
+    const endOfFrameNs = exposureNs + BigInt(Math.round(this.o.exposureNs + this.o.readoutNs));
     let arrivalNs = endOfFrameNs + BigInt(Math.round(this.random.exponential(this.o.deliveryLatencyNs)));
     // Drivers deliver in order.
     if (arrivalNs <= this.lastArrivalNs) arrivalNs = this.lastArrivalNs + 1n;
@@ -257,7 +298,7 @@ export class SimCamera implements CameraDevice {
     this.index++;
     this.counts.exposed++;
     const cause = this.lossCause(arrivalNs);
-    this.truthListeners.emit({ cameraId: this.id, index: k, truthNs: exposureNs, delivered: cause === undefined, cause });
+    this.truthListeners.emit({ cameraId: this.id, index: k, truthNs: this.midExposure(exposureNs), delivered: cause === undefined, cause });
     if (cause) {
       this.counts[cause]++;
       this.lostSinceLastDelivery = true;
@@ -286,6 +327,11 @@ export class SimCamera implements CameraDevice {
     return undefined;
   }
 
+  /** The true middle of the exposure of the middle row. */
+  private midExposure(exposureStartNs: bigint): bigint {
+    return exposureStartNs + BigInt(Math.round(this.o.exposureNs / 2 + this.o.readoutNs / 2));
+  }
+
   private makeFrame(seq: number, exposureNs: bigint, endOfFrameNs: bigint, arrivalNs: bigint): Frame {
     const stampTrue = this.o.timestampSource === 'end-of-frame' ? endOfFrameNs : exposureNs;
     let jitter =
@@ -294,24 +340,28 @@ export class SimCamera implements CameraDevice {
     if (jitter < -this.o.jitterClipNs) jitter = -this.o.jitterClipNs;
     const deviceTimeNs = this.clock.hostFromTrue(stampTrue + BigInt(Math.round(jitter)));
     this.freeBuffers--;
+    const image = this.pixels?.take(seq, deviceTimeNs);
     let released = false;
     const data = {
-      bytes: new Uint8Array(this.o.payloadBytes),
+      bytes: image?.bytes ?? new Uint8Array(this.o.payloadBytes),
       release: () => {
         if (released) return;
         released = true;
         this.freeBuffers++;
+        image?.release();
       },
     };
+    const correctionNs = this.correction.correctionNs;
     return {
       cameraId: this.id,
       seq,
       deviceTimeNs,
-      rigTimeNs: deviceTimeNs,
+      rigTimeNs: deviceTimeNs + BigInt(Math.round(correctionNs)),
       flags: this.takeDropFlag(),
       timestampSource: this.o.timestampSource,
+      exposureCorrectionNs: correctionNs,
       arrivalNs: this.clock.hostFromTrue(arrivalNs),
-      truthNs: exposureNs,
+      truthNs: this.midExposure(exposureNs),
       data,
     };
   }

@@ -1,14 +1,15 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ClockMapper, ConfigError, type FrameGroup } from '@syncap/core';
-import { addRigFlags, collect, positiveInt, positiveNumber, RealtimeSimNodes, type RigFlag, rigSpec, rigSpecFromFlags } from '@syncap/harness';
-import { hostRandom, hostTimers, randomSessionId, stderrErrorSink } from '@syncap/host';
-import { PtpSupervisor, SyncClient, SyncNode, wsConnector } from '@syncap/net';
+import { ClockMapper, ConfigError, type FrameGroup, SyncapError } from '@syncap/core';
+import { addRigFlags, collect, nonNegativeInt, positiveInt, positiveNumber, RealtimeSimNodes, type RigFlag, rigSpec, rigSpecFromFlags } from '@syncap/harness';
+import { hostRandom, hostTimers, randomSessionId, readTokenFile, stderrErrorSink, tokenFromSources } from '@syncap/host';
+import { CloseCodes, clip, MAX_CAMERA_FPS, PtpSupervisor, SyncClient, type SyncClientEvent, SyncNode, wsConnector } from '@syncap/net';
+import { Ros2Recorder } from '@syncap/record';
 import { Command } from 'commander';
 import { parseCameraSpec } from '../camera-spec.js';
-import { McapRecorder } from '../mcap-recorder.js';
-import { loadRigConfig } from '../rig-config.js';
+import { NodeMetrics } from '../node-metrics.js';
+import { deviceOptionsOf, loadRigConfig } from '../rig-config.js';
 
 /** The rig flags `join --simulate` takes (hosts is 1; cameras is --simulate's N). */
 const RIG_FLAGS: readonly RigFlag[] = ['fps', 'seed', 'ptpNoiseNs', 'ppm', 'jitterNs', 'dropRate', 'phaseToleranceNs', 'phaseLock'];
@@ -17,6 +18,10 @@ interface JoinFlags {
   config?: string;
   record?: string;
   token?: string;
+  tokenFile?: string;
+  failFast?: boolean;
+  metricsPort?: number;
+  metricsHost: string;
   nodeId: string;
   camera: string[];
   simulate?: number;
@@ -38,7 +43,11 @@ export function joinCommand(): Command {
     .description('capture and report to a sync server (phase lock on); keeps capturing while the server is away')
     .argument('[url]', "the server, ws://host:8888 (default: the config's server)")
     .option('--config <rig.yaml>', 'rig config: cameras, server, token, PTP (interface, role, timestamping)')
-    .option('--token <token>', "the server token (default: the config's, else $SYNCAP_TOKEN)")
+    .option('--token <token>', "the server token (default: the config's, else $SYNCAP_TOKEN); it shows in ps: prefer --token-file")
+    .option('--token-file <path>', 'read the server token from this file (mode 600)')
+    .option('--fail-fast', 'exit non-zero at once if the first connection to the server fails or is refused (default: keep capturing and retrying)')
+    .option('--metrics-port <port>', "serve this node's Prometheus metrics on this port (0 picks a free one)", nonNegativeInt('--metrics-port'))
+    .option('--metrics-host <address>', 'address for --metrics-port', '127.0.0.1')
     .option('--record <dir>', 'also record the local groups to MCAP here (continues while the server is away)')
     .option(
       '--node-id <id>',
@@ -55,8 +64,15 @@ export function joinCommand(): Command {
       const url = urlArg ?? config?.server;
       if (!url) throw new ConfigError('give the server URL (ws://host:8888) as an argument or as server: in the rig config');
       if (!/^wss?:\/\/[^/]+/.test(url)) throw new ConfigError(`the server URL must look like ws://host:8888, got "${url}"`);
-      const token = flags.token ?? config?.token ?? process.env.SYNCAP_TOKEN;
-      if (!token) throw new ConfigError('--token is required (or token: in the rig config, or SYNCAP_TOKEN): the server refuses nodes without it');
+      const token =
+        tokenFromSources({ value: flags.token, file: flags.tokenFile }, { flag: '--token', file: '--token-file' }) ??
+        config?.token ??
+        (config?.token_file ? readTokenFile(config.token_file, 'token_file') : undefined) ??
+        process.env.SYNCAP_TOKEN;
+      if (!token)
+        throw new ConfigError(
+          '--token is required (or --token-file, token: or token_file: in the rig config, or SYNCAP_TOKEN): the server refuses nodes without it',
+        );
       const nodeId = config?.nodeId ?? flags.nodeId;
       if (!/^[A-Za-z0-9._:-]{1,64}$/.test(nodeId)) throw new ConfigError(`--node-id may hold letters, digits and . _ : - only (at most 64), got "${nodeId}"`);
       if (config && (flags.camera.length > 0 || flags.simulate))
@@ -66,22 +82,29 @@ export function joinCommand(): Command {
         throw new ConfigError('give at least one --camera /dev/videoN (or --simulate N to try without hardware, or --config)');
       if (flags.simulate && flags.camera.length > 0) throw new ConfigError('--simulate and --camera exclude each other');
       flags.nodeId = nodeId;
+      const cameraSpecs = flags.camera.map((c, i) => parseCameraSpec(c, `cam${i}`));
+      // The server refuses a hello announcing more: the node would retry for ever.
+      for (const c of cameraSpecs)
+        if (c.options.fps !== undefined && !(c.options.fps > 0 && c.options.fps <= MAX_CAMERA_FPS))
+          throw new ConfigError(`--camera ${c.path}: ${c.options.fps} fps is more than the server accepts (at most ${MAX_CAMERA_FPS})`);
 
       // Local recording: independent of the server link, so nothing is lost while it is away.
       const recordDir = flags.record ?? config?.recording?.dir;
-      let recorder: McapRecorder | undefined;
+      let recorder: Ros2Recorder | undefined;
       const recordGroup = (g: FrameGroup) => {
-        recorder?.recordGroup(g);
-        g.release();
+        // The recorder takes the frames (and releases them once written).
+        if (recorder) recorder.recordGroup(g);
+        else g.release();
       };
       const openRecorder = async (cameras: ReadonlyArray<{ id: string; width: number; height: number; pixelFormat: string }>) => {
         if (!recordDir) return;
-        mkdirSync(recordDir, { recursive: true });
-        const path = join(recordDir, `${nodeId}-${new Date().toISOString().replace(/[:.]/g, '-')}.mcap`);
-        recorder = await McapRecorder.create(path, {
+        const path = join(recordDir, `${nodeId}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+        recorder = await Ros2Recorder.create({
+          dir: path,
           cameras,
-          chunkSize: 256 * 1024,
           metadata: { nodeId, server: url, ...(flags.config ? { config: readFileSync(flags.config, 'utf8') } : {}) },
+          onWriteError: (error) =>
+            process.stderr.write(`${nodeId}: recording stopped: ${error instanceof Error ? error.message : String(error)}; capture goes on\n`),
         });
         process.stderr.write(`${nodeId}: recording to ${path}\n`);
       };
@@ -89,6 +112,9 @@ export function joinCommand(): Command {
       let stop: () => Promise<void>;
       let describeState: () => string;
       let link: SyncClient;
+      let phaseLock: () => { enabled: boolean; locked: number };
+      let drops: () => Readonly<Record<string, number>>;
+      let reportStatus: ReturnType<typeof setInterval> | undefined;
       if (simulate) {
         const rig = new RealtimeSimNodes({
           url,
@@ -101,14 +127,16 @@ export function joinCommand(): Command {
         rig.start();
         const host = rig.hosts[0]!;
         link = host.client;
+        phaseLock = () => ({ enabled: flags.phaseLock, locked: flags.phaseLock ? host.node.lockedCameras.length : 0 });
+        drops = () => Object.fromEntries(host.cameras.map((c) => [c.id, c.counts.drop]));
+        // The simulated host reports PTP (and drops) itself; phase lock is the node's to say.
+        reportStatus = setInterval(() => host.client.reportPhaseLock(phaseLock()), 1000);
         stop = () => rig.stop();
         describeState = () =>
-          `${host.node.lockedCameras.length}/${host.cameras.length} locked, server ${host.client.stats().connected ? 'connected' : 'away'}, ${backlogNote(host.client)}`;
+          `${lockNote(phaseLock(), host.cameras.length)}, server ${host.client.stats().connected ? 'connected' : 'away'}, ${backlogNote(host.client)}`;
       } else {
         const native = await import('@syncap/native-v4l2');
-        const specs = config
-          ? config.cameras.map((c) => ({ path: c.device!, options: { id: c.id, width: c.width, height: c.height, fps: c.fps, pixelFormat: c.format } }))
-          : flags.camera.map((c, i) => parseCameraSpec(c, `cam${i}`));
+        const specs = config ? config.cameras.map((c) => ({ path: c.device!, options: deviceOptionsOf(c) })) : cameraSpecs;
         const cameras = specs.map((s) => ({ device: new native.V4l2Camera(s.path, s.options), fps: s.options.fps ?? 30 }));
         const clock = { nowNs: () => native.monotonicNowNs() };
         const onListenerError = stderrErrorSink(nodeId);
@@ -164,7 +192,10 @@ export function joinCommand(): Command {
             s ? { state: s.state, offsetNs: s.lastOffsetNs, rmsNs: s.rmsOffsetNs, freqPpb: s.freqPpb, pathDelayNs: s.pathDelayNs } : { state: 'absent' },
           );
           client.reportDrops(node.manager.stats().dropsByCamera);
+          client.reportPhaseLock(phaseLock());
         }, 1000);
+        phaseLock = () => ({ enabled: flags.phaseLock, locked: flags.phaseLock ? node.lockedCameras.length : 0 });
+        drops = () => node.manager.stats().dropsByCamera;
         try {
           await node.start();
         } catch (error) {
@@ -185,11 +216,18 @@ export function joinCommand(): Command {
           await node.stop();
           ptp?.stop();
         };
-        describeState = () =>
-          `${node.lockedCameras.length}/${cameras.length} locked, server ${client.stats().connected ? 'connected' : 'away'}, ${backlogNote(client)}`;
+        describeState = () => `${lockNote(phaseLock(), cameras.length)}, server ${client.stats().connected ? 'connected' : 'away'}, ${backlogNote(client)}`;
       }
+      const metrics =
+        flags.metricsPort === undefined
+          ? undefined
+          : await new NodeMetrics({ nodeId, client: link, drops, phaseLock }).serve(flags.metricsHost, flags.metricsPort);
+      if (metrics) process.stdout.write(`${JSON.stringify({ metrics: metrics.url })}\n`);
       // Why the link is down (a refused token, an unreachable server) — said once until it connects, not per retry.
       const said = new Set<string>();
+      let connected = false;
+      let lastFailure: SyncClientEvent | undefined;
+      let failFast: (() => void) | undefined;
       link.onEvent((e) => {
         // Reports the backlog could not keep are counted in the node's status line and sent to the server.
         if (e.type === 'backlog-dropped') return;
@@ -197,26 +235,55 @@ export function joinCommand(): Command {
           e.type === 'connected'
             ? `connected to ${url}`
             : e.type === 'server-error'
-              ? `the server refused this node: ${e.message}`
+              ? `the server refused this node: ${clip(e.message)}`
               : e.type === 'connect-failed'
-                ? `cannot reach ${url} (${e.error}); still capturing, retrying`
-                : `disconnected from ${url}${e.reason ? ` (${e.reason})` : ''}; still capturing, retrying`;
-        if (e.type === 'connected') said.clear();
+                ? `cannot reach ${url} (${clip(e.error)}); still capturing, retrying`
+                : `disconnected from ${url}${e.reason ? ` (${clip(e.reason)})` : ''}; still capturing, retrying`;
+        if (e.type === 'connected') {
+          connected = true;
+          said.clear();
+        } else if (!connected && (e.type === 'connect-failed' || e.type === 'server-error')) {
+          lastFailure = e;
+          if (flags.failFast) failFast?.();
+        }
         if (!said.has(note)) process.stderr.write(`${nodeId}: ${note}\n`);
         said.add(note);
       });
       process.stdout.write(`${JSON.stringify({ joined: url, nodeId: flags.nodeId })}\n`);
       const status = setInterval(() => process.stderr.write(`${flags.nodeId}: ${describeState()}\n`), 2000);
+      let duration: ReturnType<typeof setTimeout> | undefined;
       await new Promise<void>((resolve) => {
+        failFast = resolve;
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
-        if (flags.durationS !== undefined) setTimeout(resolve, flags.durationS * 1000);
+        if (flags.durationS !== undefined) duration = setTimeout(resolve, flags.durationS * 1000);
       });
+      // Nothing may keep the process alive once it stops (a signal or --fail-fast before --duration-s).
+      clearTimeout(duration);
       clearInterval(status);
+      clearInterval(reportStatus);
       await stop();
+      await metrics?.close();
       const recorded = recorder ? await recorder.close() : undefined;
       if (recorded) process.stdout.write(`${JSON.stringify({ recorded })}\n`);
+      // A node that never reached the server did not do its job: scripts must see that.
+      if (!connected) throw neverConnected(url, lastFailure);
     });
+}
+
+/** Why the node never connected, as the error its exit code reports. */
+function neverConnected(url: string, failure: SyncClientEvent | undefined): SyncapError {
+  if (failure?.type === 'server-error') {
+    const code = failure.code === String(CloseCodes.unauthorized) ? 'E_UNAUTHORIZED' : 'E_PROTOCOL';
+    return new SyncapError(code, `never connected: the server at ${url} refused this node: ${clip(failure.message)}`);
+  }
+  const why = failure?.type === 'connect-failed' ? `: ${clip(failure.error)}` : '';
+  return new SyncapError('E_UNREACHABLE', `never connected: cannot reach the server at ${url}${why}`);
+}
+
+/** Phase lock for the status line: off, or how many cameras are locked. */
+function lockNote(lock: { enabled: boolean; locked: number }, cameras: number): string {
+  return lock.enabled ? `${lock.locked}/${cameras} locked` : 'phase lock off';
 }
 
 /** The report backlog for the status line, and what overflowed it (reports the server will never get). */

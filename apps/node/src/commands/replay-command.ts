@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ConfigError, isPolicyName, POLICY_NAMES, type PolicyConfig, type PolicyName, parsePolicyConfig } from '@syncap/core';
-import { keyedNonNegativeInt, nonNegativeInt, positiveInt } from '@syncap/harness';
+import { finiteNumber, keyedNonNegativeInt, nonNegativeInt, positiveInt, positiveNumber } from '@syncap/harness';
 import { replayTrace } from '@syncap/sim';
 import { Command, Option } from 'commander';
 import { LineWriter } from '../line-writer.js';
@@ -13,6 +13,12 @@ interface ReplayFlags {
   queueSize?: number;
   minCameras?: number;
   minIntervalNs?: Record<string, number>;
+  maxIntervalNs?: number;
+  agePenalty?: number;
+  orderIndependent?: boolean;
+  epsilonNs?: number;
+  pivot?: string;
+  stallPeriods?: number;
   thresholdNs?: number;
   fallback?: 'window' | 'approximate';
   flush?: boolean;
@@ -22,9 +28,11 @@ interface ReplayFlags {
 const FLAGS_BY_POLICY: Record<PolicyName, ReadonlyArray<keyof ReplayFlags>> = {
   barrier: ['maxWaitNs', 'queueSize'],
   window: ['toleranceNs', 'maxWaitNs', 'minCameras', 'queueSize'],
-  approximate: ['toleranceNs', 'queueSize', 'minIntervalNs'],
+  approximate: ['maxIntervalNs', 'toleranceNs', 'queueSize', 'minIntervalNs', 'agePenalty', 'orderIndependent'],
   exact: ['queueSize'],
   hybrid: ['thresholdNs', 'fallback', 'toleranceNs', 'maxWaitNs', 'minCameras', 'queueSize'],
+  epsilon: ['epsilonNs', 'queueSize'],
+  latest: ['pivot', 'stallPeriods'],
 };
 
 const FLAG_NAMES: Record<string, string> = {
@@ -33,6 +41,12 @@ const FLAG_NAMES: Record<string, string> = {
   queueSize: '--queue-size',
   minCameras: '--min-cameras',
   minIntervalNs: '--min-interval-ns',
+  maxIntervalNs: '--max-interval-ns',
+  agePenalty: '--age-penalty',
+  orderIndependent: '--order-independent',
+  epsilonNs: '--epsilon-ns',
+  pivot: '--pivot',
+  stallPeriods: '--stall-periods',
   thresholdNs: '--threshold-ns',
   fallback: '--fallback',
 };
@@ -62,13 +76,26 @@ export function replayCommand(): Command {
     .addOption(new Option('--policy <name>', 'grouping policy').choices([...POLICY_NAMES]).makeOptionMandatory())
     .option('--tolerance-ns <ns>', 'largest group span (window, approximate, hybrid fallback)', nonNegativeInt('--tolerance-ns'))
     .option('--max-wait-ns <ns>', 'how long a frame waits for its peers, in frame time (barrier, window, hybrid)', nonNegativeInt('--max-wait-ns'))
-    .option('--queue-size <n>', 'frames held per camera (window, approximate), timestamps (exact) or groups (barrier)', positiveInt('--queue-size'))
+    .option('--queue-size <n>', 'frames held per camera (window, approximate, epsilon), timestamps (exact) or groups (barrier)', positiveInt('--queue-size'))
     .option('--min-cameras <n>', 'fewest frames that make a group (window, hybrid)', positiveInt('--min-cameras'))
     .option('--min-interval-ns <cam=ns>', "lower bound on a camera's inter-frame interval (approximate); repeatable", keyedNonNegativeInt('--min-interval-ns'))
+    .option(
+      '--max-interval-ns <ns>',
+      'largest group span, ROS max_interval_duration (approximate; same as --tolerance-ns)',
+      nonNegativeInt('--max-interval-ns'),
+    )
+    .option('--age-penalty <x>', 'ROS age_penalty: how much tighter a later set must be to win (approximate; default 0.1)', finiteNumber('--age-penalty'))
+    .option('--order-independent', 'retry the optimality proof on every frame: output independent of arrival order (approximate; not ROS)')
+    .option('--epsilon-ns <ns>', "how far after a group's oldest frame its others may be (epsilon; required)", nonNegativeInt('--epsilon-ns'))
+    .option('--pivot <camera>', "group on every frame of this camera instead of the fastest camera's (latest)")
+    .option('--stall-periods <n>', 'leave out a camera silent for more than n of its frame intervals (latest; not ROS)', positiveNumber('--stall-periods'))
     .option('--threshold-ns <ns>', 'span above which the hybrid falls back (hybrid)', nonNegativeInt('--threshold-ns'))
     .addOption(new Option('--fallback <policy>', "the hybrid's fallback").choices(['window', 'approximate']))
     .option('--flush', 'at the end of the trace, also print groups still pending (marked "flushed": true)')
-    .addHelpText('after', '\nExample:\n  syncap-node replay rig.jsonl --policy window --tolerance-ns 2000000 --flush')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  syncap-node replay rig.jsonl --policy window --tolerance-ns 2000000 --flush\n  syncap-node replay rig.jsonl --policy epsilon --epsilon-ns 1000000 --queue-size 10\n  syncap-node replay rig.jsonl --policy latest --pivot cam0   (rates from each frame\'s "arrival")',
+    )
     .action(async (tracePath: string, flags: ReplayFlags) => {
       const policy = policyConfigFromFlags(flags);
       const input = tracePath === '-' ? process.stdin : await openTrace(tracePath);

@@ -14,6 +14,7 @@ const RIG_FLAGS: readonly RigFlag[] = [
   'netLoss',
   'phaseToleranceNs',
   'phaseLock',
+  'mixedExposure',
 ];
 
 /** `syncap-node sim`: the whole rig on virtual time, with ground-truth skew next to the floor PTP noise implies. */

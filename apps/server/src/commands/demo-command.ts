@@ -25,7 +25,7 @@ export function demoCommand(): Command {
       try {
         app = await startServerApp({ port: flags.port, token, log });
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || flags.port === 0) throw error;
+        if (((error as Error).cause as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE' || flags.port === 0) throw error;
         process.stderr.write(`port ${flags.port} is in use; using a free port instead\n`);
         app = await startServerApp({ port: 0, token, log });
       }
@@ -38,6 +38,8 @@ export function demoCommand(): Command {
       );
       let last = { groups: 0 };
       const status = setInterval(() => {
+        // The server picks a phase-locked node as the reference: tell it which are.
+        for (const h of rig.hosts) h.client.reportPhaseLock({ enabled: spec.phaseLock, locked: spec.phaseLock ? h.node.lockedCameras.length : 0 });
         const s = app.sync.status();
         const groupsPerSec = s.counters.globalGroups - last.groups;
         last = { groups: s.counters.globalGroups };

@@ -1,5 +1,5 @@
-import { type Command, Option } from 'commander';
-import { RIG_DEFAULTS, type RigSpec } from '../rig-spec.js';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { parseRigPixels, RIG_DEFAULTS, type RigSpec } from '../rig-spec.js';
 import { nonNegativeInt, positiveInt, positiveNumber, probability } from './flag-parsers.js';
 
 /** The rig-spec keys a command can take as flags. */
@@ -31,6 +31,21 @@ const FLAGS: Record<RigFlag, FlagDefinition> = {
   phaseToleranceNs: {
     option: (d) => new Option('--phase-tolerance-ns <ns>', 'phase-lock tolerance').argParser(positiveInt('--phase-tolerance-ns')).default(d),
   },
+  mixedExposure: {
+    option: () => new Option('--mixed-exposure', 'cameras differ in exposure, readout and timestamp source (groups line up by mid-exposure)'),
+  },
+  pixels: {
+    option: (d) =>
+      new Option('--pixels <WxH:FOURCC>', 'simulated cameras give real images: a moving test pattern, YUYV, GREY or MJPG (e.g. 320x180:MJPG)')
+        .argParser((v) => {
+          try {
+            return parseRigPixels(v);
+          } catch (error) {
+            throw new InvalidArgumentError((error as Error).message);
+          }
+        })
+        .default(d),
+  },
   startLatencyJitterNs: {
     option: (d) =>
       new Option('--start-latency-jitter-ns <ns>', 'camera start latency jitter (uniform ±)').argParser(nonNegativeInt('--start-latency-jitter-ns')).default(d),
@@ -42,7 +57,10 @@ const FLAGS: Record<RigFlag, FlagDefinition> = {
  * builds a simulated rig takes the same flags, spelled, checked and defaulted alike.
  */
 export function addRigFlags(command: Command, keys: readonly RigFlag[]): Command {
-  for (const key of keys) command.addOption(FLAGS[key].option(RIG_DEFAULTS[key]));
+  for (const key of keys) {
+    const option = FLAGS[key].option(RIG_DEFAULTS[key]);
+    command.addOption(RIG_DEFAULTS[key] === undefined ? option.default(undefined) : option);
+  }
   return command;
 }
 

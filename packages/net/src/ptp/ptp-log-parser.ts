@@ -51,7 +51,7 @@ const PORT_STATE = /^port (?<port>\d+)(?: \((?<iface>[^)]+)\))?: (?<from>[A-Z_]+
 const MASTER_OFFSET = /^master offset\s+(?<offset>-?\d+) s(?<s>\d) freq\s+(?<freq>[+-]?\d+) path delay\s+(?<delay>-?\d+)/;
 const PHC2SYS_OFFSET = /^(?<clock>\S+) (?<src>phc|sys) offset\s+(?<offset>-?\d+) s(?<s>\d) freq\s+(?<freq>[+-]?\d+) delay\s+(?<delay>-?\d+)/;
 const SUMMARY =
-  /^(?:(?<clock>\S+) )?rms\s+(?<rms>\d+) max\s+(?<max>\d+) freq\s+(?<freq>[+-]?\d+) \+\/-\s+(?<fstd>\d+)(?: delay\s+(?<delay>\d+) \+\/-\s+(?<dstd>\d+))?/;
+  /^(?:(?<clock>\S+) )?rms\s+(?<rms>\d+) max\s+(?<max>\d+) freq\s+(?<freq>[+-]?\d+) \+\/-\s+(?<fstd>\d+)(?: delay\s+(?<delay>-?\d+) \+\/-\s+(?<dstd>\d+))?/;
 const BEST_MASTER = /^selected (?:best master clock (?<remote>\S+)|local clock (?<local>\S+) as best master)/;
 const FAULT = /(FAULT|failed|timed out|error|No such device|does not exist)/i;
 

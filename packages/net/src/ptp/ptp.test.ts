@@ -65,6 +65,13 @@ describe('ptp4l / phc2sys output parsing', () => {
     expect(parsePtpLine('failed to create a clock')).toMatchObject({ kind: 'fault' });
     expect(parsePtpLine('ptp4l[1.000]: master offset -5 s2 freq -0 path delay -3')).toMatchObject({ offsetNs: -5, pathDelayNs: -3 });
     expect(parsePtpLine('ptp4l[1.000]: [eth0] master offset 7 s1 freq +1 path delay 3')).toMatchObject({ offsetNs: 7, servoState: 1 });
+    // linuxptp prints the mean path delay signed: an asymmetric link makes it negative.
+    expect(parsePtpLine('ptp4l[2.000]: rms 113 max 231 freq -4506 +/- 11 delay -123 +/- 40')).toMatchObject({
+      kind: 'summary',
+      rmsNs: 113,
+      delayNs: -123,
+      delayStdNs: 40,
+    });
     const lines: string[] = [];
     const s = new LineSplitter();
     s.push('ptp4l[1.0]: port 1: LISTENING to', (l) => lines.push(l));

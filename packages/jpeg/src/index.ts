@@ -1,0 +1,9 @@
+/**
+ * @syncap/jpeg — JPEG with libjpeg-turbo, off the JS thread: encode raw frames (4:2:2
+ * frames from their own planes, no RGB pass), decode, and make thumbnails (MJPG frames are
+ * decoded at a reduced scale). Used for `--encode jpeg` recordings, simulated MJPG cameras
+ * and live thumbnails; never on the capture path.
+ */
+
+export { decodeJpeg, encodeJpeg, encodeJpegSync, isJpegAvailable, jpegThumbnail, jpegThumbnailOfJpeg } from './jpeg.js';
+export type { DecodedImage, RawImageOptions, RawPixelFormat } from './jpeg-binding.js';

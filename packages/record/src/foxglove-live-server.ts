@@ -1,0 +1,147 @@
+import type { AddressInfo } from 'node:net';
+import wsProtocol from '@foxglove/ws-protocol';
+import { type ClockSample, type FrameGroup, SyncapError } from '@syncap/core';
+import { WebSocketServer } from 'ws';
+
+// @foxglove/ws-protocol is CommonJS: its classes come from the default export under Node's ESM loader.
+const { FoxgloveServer } = wsProtocol;
+type FoxgloveServer = InstanceType<typeof FoxgloveServer>;
+
+import { clockSampleMessage, compressedImagePrefix, frameGroupMessage, type ImageForm, imageFormOf, imagePrefix } from './ros2-messages.js';
+import type { RecorderCamera } from './ros2-recorder.js';
+import { type Ros2TypeName, ros2SchemaText } from './ros2-schemas.js';
+import { CLOCK_TOPIC, cameraTopic, GROUPS_TOPIC } from './topics.js';
+
+export interface FoxgloveLiveOptions {
+  readonly cameras: readonly RecorderCamera[];
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 8765 (Foxglove's); 0 picks a free one. */
+  readonly port?: number;
+  /** Images per second and camera at most (groups and clock samples are always sent). Default 10. */
+  readonly maxImagesPerSec?: number;
+  /** A client with more than this buffered gets no images until it drains, bytes. Default 8 MiB. */
+  readonly maxBufferedBytes?: number;
+}
+
+interface LiveChannel {
+  readonly id: number;
+  readonly camera: RecorderCamera;
+  readonly form: ImageForm | undefined;
+  subscribed: boolean;
+  lastSentNs: bigint | undefined;
+}
+
+/**
+ * A Foxglove WebSocket server (foxglove.websocket.v1, @foxglove/ws-protocol) serving the
+ * topics a recording has — `/<camera>/image_raw[/compressed]`, `/syncap/frame_groups`,
+ * `/syncap/clock_samples` — live, in the same ROS 2 CDR, so Foxglove opens a rig as it opens
+ * its bags. It never slows capture: images go only to subscribed channels, at most
+ * `maxImagesPerSec` per camera, and not at all to a client whose socket is backed up (counted).
+ * An image is copied into its message (the frame goes back to its driver at once; a socket may
+ * hold it for as long as the network takes).
+ */
+export class FoxgloveLiveServer {
+  private readonly channels = new Map<string, LiveChannel>();
+  private readonly groupChannel: number;
+  private readonly clockChannel: number;
+  /** Images not sent because a client was backed up, or the rate cap. */
+  readonly counts = { imagesSent: 0, imagesSkippedBackedUp: 0, groupsSent: 0 };
+
+  private constructor(
+    private readonly wss: WebSocketServer,
+    private readonly server: FoxgloveServer,
+    private readonly o: FoxgloveLiveOptions,
+  ) {
+    const add = (topic: string, type: Ros2TypeName) =>
+      server.addChannel({ topic, encoding: 'cdr', schemaName: type, schema: ros2SchemaText(type), schemaEncoding: 'ros2msg' });
+    for (const camera of o.cameras) {
+      const form = imageFormOf(camera.pixelFormat);
+      const compressed = form?.kind === 'compressed';
+      const id = add(cameraTopic(camera.id, compressed ? 'compressed' : 'raw'), compressed ? 'sensor_msgs/msg/CompressedImage' : 'sensor_msgs/msg/Image');
+      this.channels.set(camera.id, { id, camera, form, subscribed: false, lastSentNs: undefined });
+    }
+    this.groupChannel = add(GROUPS_TOPIC, 'syncap_msgs/msg/FrameGroup');
+    this.clockChannel = add(CLOCK_TOPIC, 'syncap_msgs/msg/ClockSample');
+    const byId = new Map([...this.channels.values()].map((c) => [c.id, c]));
+    server.on('subscribe', (id) => {
+      const c = byId.get(id);
+      if (c) c.subscribed = true;
+    });
+    server.on('unsubscribe', (id) => {
+      const c = byId.get(id);
+      if (c) c.subscribed = false;
+    });
+    server.on('error', () => {
+      // A misbehaving client's protocol error; the library closes it. Capture goes on.
+    });
+  }
+
+  /** Starts listening. A port in use is an E_IO error naming it. */
+  static async start(options: FoxgloveLiveOptions): Promise<FoxgloveLiveServer> {
+    const host = options.host ?? '127.0.0.1';
+    const port = options.port ?? 8765;
+    const server = new FoxgloveServer({ name: 'syncap', capabilities: [] });
+    const wss = new WebSocketServer({ host, port, handleProtocols: (protocols) => server.handleProtocols(protocols), maxPayload: 64 * 1024 });
+    await new Promise<void>((resolve, reject) => {
+      wss.once('listening', resolve);
+      wss.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          new SyncapError(
+            'E_IO',
+            `Foxglove live view: cannot listen on ${host}:${port}: ${error.code === 'EADDRINUSE' ? 'the port is in use' : error.message}`,
+          ),
+        ),
+      );
+    });
+    wss.on('connection', (socket, request) => server.handleConnection(socket, `${request.socket.remoteAddress}:${request.socket.remotePort}`));
+    return new FoxgloveLiveServer(wss, server, options);
+  }
+
+  /** The port it listens on. */
+  get port(): number {
+    return (this.wss.address() as AddressInfo).port;
+  }
+
+  /** ws://host:port, what Foxglove's "Open connection" takes. */
+  get url(): string {
+    return `ws://${this.o.host ?? '127.0.0.1'}:${this.port}`;
+  }
+
+  /** Publishes a group: its record, and its subscribed cameras' images within the rate cap. Call before the group is released. */
+  publishGroup(group: FrameGroup): void {
+    this.server.sendMessage(this.groupChannel, group.timeNs, frameGroupMessage(group, new Map()) as Uint8Array<ArrayBuffer>);
+    this.counts.groupsSent++;
+    const minIntervalNs = BigInt(Math.round(1e9 / (this.o.maxImagesPerSec ?? 10)));
+    let backedUp: boolean | undefined;
+    for (const frame of group.frames.values()) {
+      const c = this.channels.get(frame.cameraId);
+      const bytes = frame.data?.bytes;
+      if (!c?.subscribed || !c.form || !bytes || (c.lastSentNs !== undefined && frame.rigTimeNs - c.lastSentNs < minIntervalNs)) continue;
+      backedUp ??= [...this.wss.clients].some((s) => s.bufferedAmount > (this.o.maxBufferedBytes ?? 8 * 2 ** 20));
+      if (backedUp) {
+        this.counts.imagesSkippedBackedUp++;
+        continue;
+      }
+      c.lastSentNs = frame.rigTimeNs;
+      const prefix =
+        c.form.kind === 'raw'
+          ? imagePrefix(frame.rigTimeNs, c.camera.id, c.camera.width, c.camera.height, c.form, bytes.byteLength)
+          : compressedImagePrefix(frame.rigTimeNs, c.camera.id, c.form.format, bytes.byteLength);
+      const message = new Uint8Array(prefix.byteLength + bytes.byteLength);
+      message.set(prefix, 0);
+      message.set(bytes, prefix.byteLength);
+      this.server.sendMessage(c.id, frame.rigTimeNs, message);
+      this.counts.imagesSent++;
+    }
+  }
+
+  publishClock(sample: ClockSample, atRigNs: bigint): void {
+    this.server.sendMessage(this.clockChannel, atRigNs, clockSampleMessage(sample, atRigNs) as Uint8Array<ArrayBuffer>);
+  }
+
+  async close(): Promise<void> {
+    for (const client of this.wss.clients) client.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}

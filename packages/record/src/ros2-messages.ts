@@ -1,0 +1,115 @@
+import { MessageWriter } from '@foxglove/rosmsg2-serialization';
+import { type ClockSample, type FrameGroup, NS_PER_S } from '@syncap/core';
+import { ros2Definitions, ros2SchemaText } from './ros2-schemas.js';
+
+/** A ROS 2 `builtin_interfaces/Time` from an instant in ns (the rig timebase). */
+export function rosTime(ns: bigint): { sec: number; nanosec: number } {
+  const s = BigInt(NS_PER_S);
+  let sec = ns / s;
+  let nanosec = ns % s;
+  if (nanosec < 0n) {
+    sec -= 1n;
+    nanosec += s;
+  }
+  return { sec: Number(sec), nanosec: Number(nanosec) };
+}
+
+/** V4L2 FourCC → ROS image encoding (sensor_msgs image_encodings) and bytes per pixel. */
+const RAW_ENCODINGS: Readonly<Record<string, { encoding: string; bytesPerPixel: number }>> = {
+  YUYV: { encoding: 'yuv422_yuy2', bytesPerPixel: 2 },
+  UYVY: { encoding: 'yuv422', bytesPerPixel: 2 },
+  RGB3: { encoding: 'rgb8', bytesPerPixel: 3 },
+  BGR3: { encoding: 'bgr8', bytesPerPixel: 3 },
+  GREY: { encoding: 'mono8', bytesPerPixel: 1 },
+  Y16: { encoding: 'mono16', bytesPerPixel: 2 },
+  SIM: { encoding: 'mono8', bytesPerPixel: 1 },
+};
+
+/** Compressed FourCCs → CompressedImage `format`. */
+const COMPRESSED_FORMATS: Readonly<Record<string, string>> = { MJPG: 'jpeg', JPEG: 'jpeg', H264: 'h264' };
+
+/** How a camera's frames are recorded: a raw Image, or a CompressedImage. */
+export type ImageForm =
+  | { readonly kind: 'raw'; readonly encoding: string; readonly bytesPerPixel: number }
+  | { readonly kind: 'compressed'; readonly format: string };
+
+/** The form of a pixel format, or undefined for one ROS has no encoding for. */
+export function imageFormOf(pixelFormat: string): ImageForm | undefined {
+  const fourcc = pixelFormat.toUpperCase();
+  const raw = RAW_ENCODINGS[fourcc];
+  if (raw) return { kind: 'raw', ...raw };
+  const format = COMPRESSED_FORMATS[fourcc];
+  return format ? { kind: 'compressed', format } : undefined;
+}
+
+const imageWriter = new MessageWriter(ros2Definitions(ros2SchemaText('sensor_msgs/msg/Image')));
+const compressedWriter = new MessageWriter(ros2Definitions(ros2SchemaText('sensor_msgs/msg/CompressedImage')));
+const groupWriter = new MessageWriter(ros2Definitions(ros2SchemaText('syncap_msgs/msg/FrameGroup')));
+const clockWriter = new MessageWriter(ros2Definitions(ros2SchemaText('syncap_msgs/msg/ClockSample')));
+const EMPTY = new Uint8Array(0);
+
+/**
+ * The CDR bytes of an image message up to its pixels. `data` is the message's last field:
+ * the message is written with empty data, then its length word is set, so that the pixels
+ * follow it as they are (a second iovec), never copied into the message.
+ */
+function withData(prefix: Uint8Array, dataLength: number): Uint8Array {
+  new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength).setUint32(prefix.byteLength - 4, dataLength, true);
+  return prefix;
+}
+
+/** The CDR of sensor_msgs/Image up to its pixels, which follow it in the record. */
+export function imagePrefix(
+  stamp: bigint,
+  frameId: string,
+  width: number,
+  height: number,
+  form: Extract<ImageForm, { kind: 'raw' }>,
+  dataLength: number,
+): Uint8Array {
+  const prefix = imageWriter.writeMessage({
+    header: { stamp: rosTime(stamp), frame_id: frameId },
+    height,
+    width,
+    encoding: form.encoding,
+    is_bigendian: 0,
+    step: width * form.bytesPerPixel,
+    data: EMPTY,
+  });
+  return withData(prefix, dataLength);
+}
+
+/** The CDR of sensor_msgs/CompressedImage up to its bytes, which follow it in the record. */
+export function compressedImagePrefix(stamp: bigint, frameId: string, format: string, dataLength: number): Uint8Array {
+  return withData(compressedWriter.writeMessage({ header: { stamp: rosTime(stamp), frame_id: frameId }, format, data: EMPTY }), dataLength);
+}
+
+/** Why a member of a group was not written. */
+export type NotRecordedReason = 'disk' | 'encoder' | 'write-error' | 'no-pixels' | 'format';
+
+/** The CDR of syncap_msgs/FrameGroup. */
+export function frameGroupMessage(group: FrameGroup, notRecorded: ReadonlyMap<string, NotRecordedReason>): Uint8Array {
+  const members = [...group.frames.values()];
+  return groupWriter.writeMessage({
+    header: { stamp: rosTime(group.timeNs), frame_id: '' },
+    id: BigInt(group.id),
+    span_ns: BigInt(Math.round(group.spanNs)),
+    complete: group.complete,
+    cameras: members.map((f) => f.cameraId),
+    seqs: new Uint32Array(members.map((f) => f.seq)),
+    stamps: members.map((f) => rosTime(f.rigTimeNs)),
+    missing: [...group.missing],
+    not_recorded: [...notRecorded.keys()],
+    not_recorded_reasons: [...notRecorded.values()],
+  });
+}
+
+/** The CDR of syncap_msgs/ClockSample, read at rig time `atRigNs`. */
+export function clockSampleMessage(sample: ClockSample, atRigNs: bigint): Uint8Array {
+  return clockWriter.writeMessage({
+    header: { stamp: rosTime(atRigNs), frame_id: '' },
+    monotonic_ns: sample.monotonicNs,
+    offset_ns: sample.offsetNs,
+    uncertainty_ns: sample.uncertaintyNs,
+  });
+}
