@@ -398,8 +398,10 @@ describe.runIf(reason === null)('native V4L2 on vivid', () => {
     // Nothing unaccounted for: each group slot is a recorded image, a camera missing from that
     // group, or a frame the recorder could not write in time (counted by camera and reason).
     const final = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
-      recording: { framesWritten: number; notRecorded: Record<string, Record<string, number>> };
+      recording: { framesWritten: number; framesTakenBack: number; notRecorded: Record<string, Record<string, number>> };
     };
+    // The cameras stop only once the recorder has written the frames it holds.
+    expect(final.recording.framesTakenBack).toBe(0);
     const dropped = Object.values(final.recording.notRecorded).reduce((x, byReason) => x + Object.values(byReason).reduce((a, c) => a + c, 0), 0);
     expect(final.recording.framesWritten).toBe(images);
     expect(images + missing + dropped).toBe(2 * groups);

@@ -91,9 +91,10 @@ export function joinCommand(): Command {
       // Local recording: independent of the server link, so nothing is lost while it is away.
       const recordDir = flags.record ?? config?.recording?.dir;
       let recorder: Ros2Recorder | undefined;
+      let stopping = false;
       const recordGroup = (g: FrameGroup) => {
-        // The recorder takes the frames (and releases them once written).
-        if (recorder) recorder.recordGroup(g);
+        // The recorder takes the frames (and releases them once written); none once stopping.
+        if (recorder && !stopping) recorder.recordGroup(g);
         else g.release();
       };
       const openRecorder = async (cameras: ReadonlyArray<{ id: string; width: number; height: number; pixelFormat: string }>) => {
@@ -262,6 +263,10 @@ export function joinCommand(): Command {
       clearTimeout(duration);
       clearInterval(status);
       clearInterval(reportStatus);
+      // The recorder holds zero-copy frames until they are on disk: let it finish before the
+      // cameras stop and take their buffers back.
+      stopping = true;
+      await recorder?.whenWritten();
       await stop();
       await metrics?.close();
       const recorded = recorder ? await recorder.close() : undefined;
