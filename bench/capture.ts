@@ -1,57 +1,54 @@
 /**
- * bench/capture: CPU per frame and frames/s for the addon delivering frames to JS
- * (zero-copy and copy modes), next to `v4l2-ctl --stream-mmap --stream-to=/dev/null`
- * on the same device, format and rate in the same run; DQBUF-to-JS-callback latency p50/p99.
+ * bench/capture: what the product is for — several cameras started together, every frame
+ * delivered to JS zero-copy — next to what a user would pick instead, on the same devices in
+ * the same run: `v4l2-ctl --stream-mmap` per device (the floor), GStreamer, ffmpeg, OpenCV.
  *
- * Needs V4L2 devices: `npm run bench:capture` runs it inside the vivid VM where needed.
- * stdout: one JSON object per measurement. stderr: a readable summary.
+ *   npm run bench:capture [-- --cameras 4 --width 640 --height 360 --fps 30 --seconds 20]
+ *
+ * Runs at the given camera count and at 1 camera. syncap is measured in this process over a
+ * steady-state window after a warm-up (process CPU, all threads); the peers by differencing a
+ * short and a long run (start-up cancels out). Needs V4L2 devices: `npm run bench:capture`
+ * runs it inside the vivid VM. stdout: one JSON line per implementation and camera count;
+ * stderr: a readable table and the targets.
  */
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { listDevices, V4l2Camera, type V4l2Frame } from '@syncap/native-v4l2';
+import { type Frame, seqForwardDistance } from '@syncap/core';
+import { listDevices, startAll, V4l2Camera, type V4l2Frame } from '@syncap/native-v4l2';
 import { build } from 'hdr-histogram-js';
+import { type CaptureSpec, measurePeer, peerAvailable } from './capture-peers.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1]! : fallback;
 };
-const frames = Number(arg('--frames', '300'));
-const width = Number(arg('--width', '320'));
-const height = Number(arg('--height', '180'));
-const fps = Number(arg('--fps', '60'));
-const pixelFormat = arg('--format', 'YUYV');
-const device = arg('--device', listDevices().find((d) => d.canCapture)?.path ?? '/dev/video0');
+const cameraCount = Number(arg('--cameras', '4'));
+const width = Number(arg('--width', '640'));
+const height = Number(arg('--height', '360'));
+const fps = Number(arg('--fps', '30'));
+const seconds = Number(arg('--seconds', '20'));
+const warmupSeconds = Number(arg('--warmup', '3'));
+const PEERS = ['v4l2-ctl', 'gstreamer', 'ffmpeg', 'opencv'] as const;
 
-/** CPU time of each thread of this process so far, ns, by thread id (Linux /proc). */
-const TICK_NS = 1e9 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-function threadCpuNs(): Map<string, { name: string; ns: number }> {
-  const out = new Map<string, { name: string; ns: number }>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const name = tid === String(process.pid) ? 'JS main thread' : readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
-      out.set(tid, { name, ns: (Number(fields[11]) + Number(fields[12])) * TICK_NS });
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return out;
+/** vivid's main instances (not the spares vivid-setup.sh adds), or any capture devices elsewhere. */
+function benchDevices(): string[] {
+  const all = listDevices().filter((d) => d.canCapture);
+  const vivid = all.filter((d) => d.driver === 'vivid' && Number(/vivid-(\d+)/.exec(d.bus ?? '')?.[1] ?? 99) < 4);
+  return (vivid.length > 0 ? vivid : all).map((d) => d.path);
 }
 
-/** CPU per frame by thread name between two snapshots, ns. */
-function cpuByThread(
-  before: Map<string, { name: string; ns: number }>,
-  after: Map<string, { name: string; ns: number }>,
-  count: number,
-): Record<string, number> {
-  const byName: Record<string, number> = {};
-  for (const [tid, a] of after) {
-    const ns = a.ns - (before.get(tid)?.ns ?? 0);
-    if (ns > 0) byName[a.name] = (byName[a.name] ?? 0) + ns;
-  }
-  return Object.fromEntries(Object.entries(byName).map(([k, v]) => [k, Math.round(v / count)]));
+interface Row {
+  readonly bench: 'capture';
+  readonly impl: string;
+  readonly cameras: number;
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+  readonly default: boolean;
+  readonly cpuMsPerFrame: number;
+  readonly framesPerSec: number;
+  readonly drops: number;
+  readonly latencyP50Ms?: number;
+  readonly latencyP99Ms?: number;
 }
 
 function cpuNs(): number {
@@ -59,132 +56,98 @@ function cpuNs(): number {
   return (u.user + u.system) * 1000;
 }
 
-async function measureAddon(mode: 'zero-copy' | 'copy', delivery: 'thread' | 'event-loop' = 'thread') {
-  const cam = new V4l2Camera(device, { id: 'bench', width, height, pixelFormat, fps, mode, buffers: 8, delivery });
-  await cam.open();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** syncap: the cameras started together, every frame to a JS listener that releases it. */
+async function measureSyncap(
+  spec: CaptureSpec,
+  delivery: 'event-loop' | 'thread',
+): Promise<Omit<Row, 'bench' | 'impl' | 'default' | 'cameras' | 'width' | 'height' | 'fps'>> {
+  const cams = spec.devices.map(
+    (p, i) => new V4l2Camera(p, { id: `c${i}`, width: spec.width, height: spec.height, pixelFormat: 'YUYV', fps: spec.fps, buffers: 4, delivery }),
+  );
+  for (const c of cams) await c.open();
   const latency = build({ numberOfSignificantValueDigits: 3 });
-  let count = 0;
-  let firstNs = 0n;
-  let lastNs = 0n;
-  let cpuStart = 0;
-  let cpuEnd = 0;
-  let threadsStart = new Map<string, { name: string; ns: number }>();
-  let threadsEnd = threadsStart;
-  // Steady state, as for v4l2-ctl: the first `frames` frames warm up (JIT, allocation), the
-  // next 3 × `frames` are measured.
-  const done = new Promise<void>((resolve) => {
-    cam.onFrame((f) => {
-      const frame = f as V4l2Frame;
-      if (count === frames) {
-        threadsStart = threadCpuNs();
-        cpuStart = cpuNs();
-        firstNs = process.hrtime.bigint();
+  let measuring = false;
+  let frames = 0;
+  let drops = 0;
+  for (const c of cams) {
+    let last: number | undefined;
+    c.onFrame((f: Frame) => {
+      const v = f as V4l2Frame;
+      if (measuring) {
+        frames++;
+        if (last !== undefined) drops += Math.max(0, seqForwardDistance(last, v.seq) - 1);
+        latency.recordValue(Number(v.arrivalNs! - v.dqNs));
       }
-      if (count >= frames) latency.recordValue(Number(frame.arrivalNs! - frame.dqNs));
-      frame.data!.release();
-      count++;
-      if (count === 4 * frames) {
-        cpuEnd = cpuNs();
-        threadsEnd = threadCpuNs();
-        lastNs = process.hrtime.bigint();
-        resolve();
-      }
+      last = v.seq;
+      v.data!.release();
     });
-  });
-  await cam.start();
-  await done;
-  const cpu = cpuEnd - cpuStart;
-  await cam.close();
-  const wallNs = Number(lastNs - firstNs);
+  }
+  await startAll(cams);
+  await sleep(warmupSeconds * 1000);
+  measuring = true;
+  const cpu0 = cpuNs();
+  const t0 = process.hrtime.bigint();
+  await sleep(seconds * 1000);
+  const cpu1 = cpuNs();
+  const t1 = process.hrtime.bigint();
+  measuring = false;
+  for (const c of cams) await c.close();
+  const wallNs = Number(t1 - t0);
   return {
-    mode,
-    delivery,
-    cpuNsPerFrame: Math.round(cpu / (3 * frames)),
-    framesPerSec: Number((((3 * frames) / wallNs) * 1e9).toFixed(2)),
-    latencyP50Us: latency.getValueAtPercentile(50) / 1000,
-    latencyP99Us: latency.getValueAtPercentile(99) / 1000,
-    overflows: cam.stats().overflows,
-    /** Where the CPU went, per frame by thread (10 ms tick resolution over the whole window), ns. */
-    cpuNsPerFrameByThread: cpuByThread(threadsStart, threadsEnd, 3 * frames),
+    cpuMsPerFrame: Number(((cpu1 - cpu0) / Math.max(1, frames) / 1e6).toFixed(4)),
+    framesPerSec: Number(((frames / wallNs) * 1e9).toFixed(2)),
+    drops,
+    latencyP50Ms: latency.getValueAtPercentile(50) / 1e6,
+    latencyP99Ms: latency.getValueAtPercentile(99) / 1e6,
   };
 }
 
-/** CPU (ns) and wall time (ns) of one `v4l2-ctl --stream-mmap` run of `count` frames. */
-function runV4l2Ctl(count: number): { cpuNs: number; wallNs: number } {
-  // `times` prints the shell's and its children's user/sys CPU: the second line is v4l2-ctl's.
-  const script = `v4l2-ctl -d ${device} --set-fmt-video=width=${width},height=${height},pixelformat=${pixelFormat} --set-parm=${fps} >/dev/null && \
-start=$(date +%s%N); v4l2-ctl -d ${device} --stream-mmap=8 --stream-to=/dev/null --stream-count=${count} 2>/dev/null; end=$(date +%s%N); echo "$start $end"; times`;
-  const out = execFileSync('bash', ['-c', script], { encoding: 'utf8' }).trim().split('\n');
-  const [start, end] = out[0]!.split(' ').map(Number) as [number, number];
-  const parse = (t: string) => {
-    const m = /(\d+)m([\d.]+)s/.exec(t)!;
-    return (Number(m[1]) * 60 + Number(m[2])) * 1e9;
-  };
-  const [user, sys] = out[2]!.split(/\s+/);
-  return { cpuNs: parse(user!) + parse(sys!), wallNs: end - start };
+async function measureAll(devices: readonly string[]): Promise<Row[]> {
+  const spec: CaptureSpec = { devices, width, height, fps };
+  const base = { bench: 'capture', cameras: devices.length, width, height, fps } as const;
+  const rows: Row[] = [];
+  for (const delivery of ['event-loop', 'thread'] as const) {
+    rows.push({ ...base, impl: `syncap-${delivery}`, default: delivery === 'event-loop', ...(await measureSyncap(spec, delivery)) });
+  }
+  const shortCount = Math.round(fps * 1.5);
+  const longCount = shortCount + Math.round(fps * seconds);
+  for (const impl of PEERS) {
+    if (!peerAvailable(impl)) {
+      process.stderr.write(`capture: ${impl} is not installed here; skipped\n`);
+      continue;
+    }
+    rows.push({ ...base, impl, default: false, ...measurePeer(impl, spec, shortCount, longCount) });
+  }
+  return rows;
 }
 
-/**
- * v4l2-ctl's steady-state cost per frame: runs of `frames` and of 4 × `frames`, differenced,
- * so process start-up (exec, open, REQBUFS, mmap) is not charged to its frames — the addon's
- * figure is also measured from its first frame on.
- */
-function measureV4l2Ctl() {
-  const short = runV4l2Ctl(frames);
-  const long = runV4l2Ctl(4 * frames);
-  return {
-    cpuNsPerFrame: Math.round((long.cpuNs - short.cpuNs) / (3 * frames)),
-    framesPerSec: Number((((3 * frames) / (long.wallNs - short.wallNs)) * 1e9).toFixed(2)),
-  };
+const devices = benchDevices();
+if (devices.length < cameraCount) {
+  process.stderr.write(`capture: need ${cameraCount} capture devices, found ${devices.length} (run it with npm run bench:capture, inside the vivid VM)\n`);
+  process.exit(1);
 }
-
-/**
- * The floor for any design that runs JS once per frame: CPU of one bare event-loop
- * wake-up of this process at the frame rate (a timer that does nothing).
- */
-async function measureBareWakeup(): Promise<{ cpuNsPerFrame: number }> {
-  const n = 3 * frames;
-  let count = 0;
-  const start = cpuNs();
-  await new Promise<void>((resolve) => {
-    const h = setInterval(() => {
-      if (++count === n) {
-        clearInterval(h);
-        resolve();
-      }
-    }, 1000 / fps);
-  });
-  return { cpuNsPerFrame: Math.round((cpuNs() - start) / n) };
-}
-
-const peer = measureV4l2Ctl();
-const bare = await measureBareWakeup();
-const zeroCopy = await measureAddon('zero-copy');
-const copy = await measureAddon('copy');
-const eventLoop = await measureAddon('zero-copy', 'event-loop');
-const base = { bench: 'capture', device, width, height, pixelFormat, fps, frames };
-const rows = [
-  { ...base, impl: 'v4l2-ctl --stream-mmap', ...peer },
-  { ...base, impl: 'node bare wake-up (floor)', ...bare, ratioToV4l2Ctl: Number((bare.cpuNsPerFrame / peer.cpuNsPerFrame).toFixed(2)) },
-  { ...base, impl: 'syncap zero-copy', ...zeroCopy, ratioToV4l2Ctl: Number((zeroCopy.cpuNsPerFrame / peer.cpuNsPerFrame).toFixed(2)) },
-  { ...base, impl: 'syncap copy', ...copy, ratioToV4l2Ctl: Number((copy.cpuNsPerFrame / peer.cpuNsPerFrame).toFixed(2)) },
-  { ...base, impl: 'syncap zero-copy event-loop', ...eventLoop, ratioToV4l2Ctl: Number((eventLoop.cpuNsPerFrame / peer.cpuNsPerFrame).toFixed(2)) },
-];
+const rows: Row[] = [];
+for (const n of [...new Set([cameraCount, 1])]) rows.push(...(await measureAll(devices.slice(0, n))));
 for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
-process.stderr.write(
-  `\ncapture: ${device} ${width}x${height} ${pixelFormat} @ ${fps} fps, steady state over ${3 * frames} frames after ${frames} warm-up frames\n`,
-);
-for (const r of rows) {
-  const extra = 'latencyP50Us' in r ? `  DQBUF→JS p50 ${r.latencyP50Us} µs p99 ${r.latencyP99Us} µs` : '';
-  const ratio = 'ratioToV4l2Ctl' in r ? `  ×v4l2-ctl ${r.ratioToV4l2Ctl}` : '';
-  const rate = 'framesPerSec' in r ? `${String(r.framesPerSec).padStart(7)} frames/s` : ''.padStart(16);
-  process.stderr.write(`${r.impl.padEnd(30)} ${String(r.cpuNsPerFrame).padStart(9)} ns CPU/frame ${rate}${extra}${ratio}\n`);
+
+process.stderr.write(`\ncapture: ${width}x${height} YUYV @ ${fps} fps; syncap over ${seconds} s after ${warmupSeconds} s warm-up, peers differenced\n`);
+for (const n of [...new Set(rows.map((r) => r.cameras))]) {
+  const at = rows.filter((r) => r.cameras === n);
+  const floor = at.find((r) => r.impl === 'v4l2-ctl');
+  process.stderr.write(`${n} camera${n > 1 ? 's' : ''}:\n`);
+  for (const r of at) {
+    const ratio = floor ? `  ×v4l2-ctl ${(r.cpuMsPerFrame / floor.cpuMsPerFrame).toFixed(2)}` : '';
+    const lat = r.latencyP50Ms !== undefined ? `  DQBUF→JS p50 ${r.latencyP50Ms.toFixed(3)} ms p99 ${r.latencyP99Ms!.toFixed(3)} ms` : '';
+    process.stderr.write(
+      `  ${(r.impl + (r.default ? ' (default)' : '')).padEnd(28)} ${r.cpuMsPerFrame.toFixed(3).padStart(8)} ms CPU/frame ${String(r.framesPerSec).padStart(8)} frames/s  drops ${r.drops}${ratio}${lat}\n`,
+    );
+  }
+  const def = at.find((r) => r.default)!;
+  const others = at.filter((r) => ['gstreamer', 'ffmpeg', 'opencv'].includes(r.impl));
+  const beats = others.every((o) => def.cpuMsPerFrame < o.cpuMsPerFrame);
+  process.stderr.write(`  target: default delivery below GStreamer, ffmpeg and OpenCV: ${beats ? 'met' : 'NOT met'}`);
+  if (floor && n === cameraCount) process.stderr.write(`; ≤ 1.5× v4l2-ctl: ${def.cpuMsPerFrame <= floor.cpuMsPerFrame * 1.5 ? 'met' : 'NOT met'}`);
+  process.stderr.write('\n');
 }
-for (const r of [zeroCopy, copy, eventLoop]) {
-  const parts = Object.entries(r.cpuNsPerFrameByThread)
-    .sort((a, b) => b[1] - a[1])
-    .map(([name, ns]) => `${name} ${(ns / 1e6).toFixed(2)} ms`);
-  process.stderr.write(`  ${r.mode} ${r.delivery} CPU per frame by thread: ${parts.join(', ')}\n`);
-}
-const best = Math.min(zeroCopy.cpuNsPerFrame, eventLoop.cpuNsPerFrame);
-process.stderr.write(`target: zero-copy CPU per frame ≤ 1.1× v4l2-ctl's: ${best <= peer.cpuNsPerFrame * 1.1 ? 'met' : 'NOT met'}\n`);

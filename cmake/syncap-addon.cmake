@@ -1,5 +1,6 @@
 # A syncap Node-API addon (node-addon-api, built by cmake-js): every native/*.cc of the calling
-# package into <name>.node, with N-API 8, no C++ exceptions, warnings on, -O2.
+# package into <name>.node, with N-API 8, no C++ exceptions, warnings on, -O2; with
+# -DSYNCAP_ASAN=ON (build-addon.mjs --asan) an AddressSanitizer build instead.
 #   include(${CMAKE_CURRENT_SOURCE_DIR}/../../cmake/syncap-addon.cmake)
 #   syncap_addon(syncap_jpeg)
 function(syncap_addon name)
@@ -15,4 +16,8 @@ function(syncap_addon name)
   string(REPLACE "\"" "" addon_api_dir ${addon_api_dir})
   target_include_directories(${name} PRIVATE ${CMAKE_JS_INC} ${addon_api_dir})
   target_link_libraries(${name} ${CMAKE_JS_LIB})
+  if(SYNCAP_ASAN)
+    target_compile_options(${name} PRIVATE -fsanitize=address -fno-omit-frame-pointer -g -O1)
+    target_link_options(${name} PRIVATE -fsanitize=address)
+  endif()
 endfunction()

@@ -10,6 +10,12 @@
 # so the host's node, node_modules and built addon run unchanged. The command's output and
 # exit code come back through a writable 9p share.
 #
+# Beside vivid (raw formats only) the VM loads v4l2loopback, built here from Debian's
+# v4l2loopback-dkms source against linux-headers-<VM kernel> (installed when missing): two
+# loopback nodes, /dev/video10 and /dev/video11, that a real encoder (ffmpeg, GStreamer) feeds
+# with MJPG or H264 inside the VM. vivid gets two spare instances (after the --devices ones)
+# for tests that disconnect a device for good.
+#
 # Environment: SYNCAP_VM_CACHE (kernel + initramfs cache; default <repo>/.cache/vivid-vm),
 # SYNCAP_VM_MEM_MB (default 2048), SYNCAP_VM_CPUS (default 2), SYNCAP_VM_TIMEOUT_S (default 1500),
 # SYNCAP_VIVID_MODE=vm|host to force a path.
@@ -27,9 +33,10 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || { echo "vivid-setup: no command given: scripts/vivid-setup.sh -- <command>" >&2; exit 2; }
 
-# One node per vivid instance: video capture only (node_types bit 0).
-node_types=$(printf '0x1,%.0s' $(seq 1 "$devices")); node_types=${node_types%,}
-vivid_params="n_devs=$devices node_types=$node_types"
+# One node per vivid instance: video capture only (node_types bit 0); two spares.
+vivid_devs=$((devices + 2))
+node_types=$(printf '0x1,%.0s' $(seq 1 "$vivid_devs")); node_types=${node_types%,}
+vivid_params="n_devs=$vivid_devs node_types=$node_types"
 log() { echo "vivid-setup: $*" >&2; }
 
 have_host_vivid() {
@@ -57,6 +64,8 @@ command -v qemu-system-x86_64 >/dev/null || need_pkgs+=(qemu-system-x86)
 command -v cpio >/dev/null || need_pkgs+=(cpio)
 command -v depmod >/dev/null || need_pkgs+=(kmod)
 command -v v4l2-ctl >/dev/null || need_pkgs+=(v4l-utils)
+command -v make >/dev/null || need_pkgs+=(make)
+command -v gcc >/dev/null || need_pkgs+=(gcc)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     log "installing ${need_pkgs[*]}"
@@ -90,6 +99,45 @@ if [ ! -f "$kroot/boot/vmlinuz-$kver" ]; then
   depmod -b "$kroot" "$kver"
 fi
 
+# v4l2loopback for the VM kernel: Debian's DKMS source built against the matching headers,
+# cached per kernel. Without it the suites that need a compressed-format device say why.
+loopback_ko=$cache/v4l2loopback-$kver.ko
+if [ ! -f "$loopback_ko" ]; then
+  lb_src=$(ls -d /usr/src/v4l2loopback-* 2>/dev/null | sort -V | tail -n1 || true)
+  if [ -z "$lb_src" ]; then
+    lb_root=$cache/v4l2loopback-dkms
+    if [ ! -d "$lb_root/usr/src" ]; then
+      log "fetching v4l2loopback-dkms (the module's source)"
+      tmpd=$(mktemp -d)
+      if (cd "$tmpd" && apt-get download v4l2loopback-dkms >&2); then
+        rm -rf "$lb_root" && mkdir -p "$lb_root" && dpkg -x "$tmpd"/*.deb "$lb_root"
+      fi
+      rm -rf "$tmpd"
+    fi
+    lb_src=$(ls -d "$lb_root"/usr/src/v4l2loopback-* 2>/dev/null | sort -V | tail -n1 || true)
+  fi
+  headers=/usr/src/linux-headers-$kver
+  if [ ! -d "$headers" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing linux-headers-$kver (to build v4l2loopback for the VM kernel)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "linux-headers-$kver" >&2 || {
+      apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "linux-headers-$kver" >&2; } || true
+  fi
+  if [ -n "$lb_src" ] && [ -d "$headers" ]; then
+    log "building v4l2loopback ($(basename "$lb_src")) for $kver"
+    lb_build=$(mktemp -d)
+    cp -r "$lb_src"/. "$lb_build"/
+    if make -C "$headers" M="$lb_build" modules >"$lb_build/build.log" 2>&1 && [ -f "$lb_build/v4l2loopback.ko" ]; then
+      cp "$lb_build/v4l2loopback.ko" "$loopback_ko.new" && mv "$loopback_ko.new" "$loopback_ko"
+    else
+      log "v4l2loopback did not build:"; tail -n 20 "$lb_build/build.log" >&2
+    fi
+    rm -rf "$lb_build"
+  else
+    log "no v4l2loopback (source: ${lb_src:-none found}; $headers: $([ -d "$headers" ] && echo present || echo missing))"
+  fi
+fi
+loopback_sum=$( [ -f "$loopback_ko" ] && md5sum "$loopback_ko" | cut -d' ' -f1 || echo none)
+
 modules=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p overlay
   mc rc-core cec videodev videobuf2-common videobuf2-v4l2 videobuf2-memops videobuf2-vmalloc videobuf2-dma-contig
   v4l2-dv-timings v4l2-tpg vivid)
@@ -103,6 +151,8 @@ for m in ${modules[*]}; do
   p=\$(cat /modpaths/\$m 2>/dev/null) || { echo "init: no module \$m"; continue; }
   if [ "\$m" = vivid ]; then insmod "\$p" $vivid_params; else insmod "\$p" || echo "init: insmod \$m failed"; fi
 done
+# v4l2loopback $loopback_sum: two nodes at fixed numbers, capture-only once a producer writes.
+[ -f /lib/modules/v4l2loopback.ko ] && { insmod /lib/modules/v4l2loopback.ko devices=2 video_nr=10,11 exclusive_caps=1,1 card_label=syncap-loopback-0,syncap-loopback-1 || echo "init: insmod v4l2loopback failed"; }
 mkdir -p /host
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 host /host || { echo "init: cannot mount host root"; poweroff -f; }
 out=\$(cat /proc/cmdline | tr ' ' '\n' | sed -n 's/^syncap.out=//p')
@@ -130,13 +180,13 @@ if [ ! -f "$initrd" ] || ! cmp -s "$init_src.new" "$init_src"; then
   staging=$(mktemp -d)
   mkdir -p "$staging"/{bin,proc,sys,dev,modpaths,lib/modules}
   cp /bin/busybox "$staging/bin/busybox"
-  for m in "${modules[*]}"; do :; done
   for m in "${modules[@]}"; do
     f=$(find "$kroot/lib/modules/$kver" \( -name "$m.ko" -o -name "${m//-/_}.ko" -o -name "${m//_/-}.ko" \) | head -n1)
     [ -n "$f" ] || { log "kernel $kver has no module $m"; continue; }
     cp "$f" "$staging/lib/modules/"
     echo "/lib/modules/$(basename "$f")" > "$staging/modpaths/$m"
   done
+  [ -f "$loopback_ko" ] && cp "$loopback_ko" "$staging/lib/modules/v4l2loopback.ko"
   cp "$init_src" "$staging/init"; chmod +x "$staging/init"
   (cd "$staging" && find . | cpio -o -H newc --quiet | gzip -1) > "$initrd"
   rm -rf "$staging"
@@ -155,7 +205,7 @@ echo "$repo" > "$out/overlay"
   printf 'exec'; printf ' %q' "$@"; echo
 } > "$out/run.sh"
 
-log "booting $kpkg under qemu (TCG) with $devices vivid devices"
+log "booting $kpkg under qemu (TCG) with $devices vivid devices (+2 spare)$([ -f "$loopback_ko" ] && echo ' and 2 v4l2loopback devices')"
 set +e
 timeout "${SYNCAP_VM_TIMEOUT_S:-1500}" qemu-system-x86_64 -accel tcg -m "${SYNCAP_VM_MEM_MB:-2048}" -smp "${SYNCAP_VM_CPUS:-2}" \
   -kernel "$kroot/boot/vmlinuz-$kver" -initrd "$initrd" \

@@ -21,25 +21,28 @@ export interface BagMessage {
 export async function readBagFile(path: string): Promise<{ profile: string; messages: BagMessage[]; metadata: Map<string, Map<string, string>> }> {
   // The file is opened with @mcap/core's indexed reader; messages are decoded here, from the schemas the file carries.
   const { reader, close } = await openIndexed(path);
-  const readers = new Map<number, MessageReader>();
-  const messages: BagMessage[] = [];
-  for await (const m of reader.readMessages()) {
-    const channel = reader.channelsById.get(m.channelId)!;
-    const schema = reader.schemasById.get(channel.schemaId)!;
-    if (channel.messageEncoding !== 'cdr' || schema.encoding !== 'ros2msg')
-      throw new Error(`${channel.topic}: ${channel.messageEncoding}/${schema.encoding}, not cdr/ros2msg`);
-    let r = readers.get(channel.id);
-    if (!r) {
-      r = new MessageReader(parse(new TextDecoder().decode(schema.data), { ros2: true }));
-      readers.set(channel.id, r);
+  try {
+    const readers = new Map<number, MessageReader>();
+    const messages: BagMessage[] = [];
+    for await (const m of reader.readMessages()) {
+      const channel = reader.channelsById.get(m.channelId)!;
+      const schema = reader.schemasById.get(channel.schemaId)!;
+      if (channel.messageEncoding !== 'cdr' || schema.encoding !== 'ros2msg')
+        throw new Error(`${channel.topic}: ${channel.messageEncoding}/${schema.encoding}, not cdr/ros2msg`);
+      let r = readers.get(channel.id);
+      if (!r) {
+        r = new MessageReader(parse(new TextDecoder().decode(schema.data), { ros2: true }));
+        readers.set(channel.id, r);
+      }
+      messages.push({ topic: channel.topic, type: schema.name, logTime: m.logTime, publishTime: m.publishTime, value: r.readMessage(m.data) });
     }
-    messages.push({ topic: channel.topic, type: schema.name, logTime: m.logTime, publishTime: m.publishTime, value: r.readMessage(m.data) });
+    const metadata = new Map<string, Map<string, string>>();
+    for await (const md of reader.readMetadata()) metadata.set(md.name, md.metadata);
+    const profile = reader.header.profile;
+    return { profile, messages, metadata };
+  } finally {
+    await close();
   }
-  const metadata = new Map<string, Map<string, string>>();
-  for await (const md of reader.readMetadata()) metadata.set(md.name, md.metadata);
-  const profile = reader.header.profile;
-  await close();
-  return { profile, messages, metadata };
 }
 
 /** The .mcap files of a bag directory, in order. */

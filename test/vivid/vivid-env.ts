@@ -2,6 +2,22 @@ import { readdirSync } from 'node:fs';
 import type { Frame } from '@syncap/core';
 import { isAddonAvailable, listDevices, type V4l2Camera } from '@syncap/native-v4l2';
 
+/** vivid instances the suite uses (vivid-setup.sh --devices default); the script loads two more as spares. */
+const MAIN_DEVICES = 4;
+/** The v4l2loopback nodes scripts/vivid-setup.sh creates (video_nr=10,11). */
+export const LOOPBACK_PATHS = ['/dev/video10', '/dev/video11'] as const;
+
+/** A vivid instance's number from its bus ("platform:vivid-004" → 4). */
+function vividIndex(bus: string | undefined): number {
+  return Number(/vivid-(\d+)/.exec(bus ?? '')?.[1] ?? -1);
+}
+
+function vividDevices(): Array<{ path: string; index: number }> {
+  return listDevices()
+    .filter((d) => d.driver === 'vivid' && d.canCapture)
+    .map((d) => ({ path: d.path, index: vividIndex(d.bus) }));
+}
+
 /** Why the vivid suite cannot run here, or null when it can. Under CI=true a reason fails the suite. */
 export function vividUnavailableReason(): string | null {
   if (!isAddonAvailable()) return 'the native addon is not built (npm run build:addon -w @syncap/native-v4l2)';
@@ -12,16 +28,33 @@ export function vividUnavailableReason(): string | null {
     nodes = [];
   }
   if (nodes.length === 0) return 'no /dev/video* here: run `npm run test:vivid`, which loads vivid or boots a VM with it';
-  const vivid = listDevices().filter((d) => d.driver === 'vivid' && d.canCapture);
-  if (vivid.length < 4) return `need 4 vivid capture devices, found ${vivid.length}`;
+  const vivid = vividDevices();
+  if (vivid.filter((d) => d.index < MAIN_DEVICES).length < 4) return `need 4 vivid capture devices, found ${vivid.length}`;
+  if (vivid.filter((d) => d.index >= MAIN_DEVICES).length < 2) return 'need the 2 spare vivid instances scripts/vivid-setup.sh loads';
   return null;
 }
 
+/** Why the v4l2loopback tests cannot run, or null. */
+export function loopbackUnavailableReason(): string | null {
+  const found = listDevices().filter((d) => d.driver === 'v4l2 loopback' || (LOOPBACK_PATHS as readonly string[]).includes(d.path));
+  if (found.length < LOOPBACK_PATHS.length)
+    return `no v4l2loopback devices at ${LOOPBACK_PATHS.join(', ')} (scripts/vivid-setup.sh builds and loads the module)`;
+  return null;
+}
+
+/** The 4 vivid devices tests share (never the spares). */
 export function vividPaths(): string[] {
-  return listDevices()
-    .filter((d) => d.driver === 'vivid' && d.canCapture)
+  return vividDevices()
+    .filter((d) => d.index < MAIN_DEVICES)
     .map((d) => d.path)
     .slice(0, 4);
+}
+
+/** The spare vivid devices, for tests that disconnect one for good. */
+export function spareVividPaths(): string[] {
+  return vividDevices()
+    .filter((d) => d.index >= MAIN_DEVICES)
+    .map((d) => d.path);
 }
 
 /** Resolves with the first `count` frames (not released) or rejects after `timeoutMs`. */

@@ -2,6 +2,7 @@ import { runProgram } from '@syncap/harness';
 import { Command } from 'commander';
 import { captureCommand } from './commands/capture-command.js';
 import { configCommand } from './commands/config-command.js';
+import { controlsCommand } from './commands/controls-command.js';
 import { devicesCommand } from './commands/devices-command.js';
 import { joinCommand } from './commands/join-command.js';
 import { recordCommand } from './commands/record-command.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .addCommand(captureCommand())
     .addCommand(joinCommand())
     .addCommand(devicesCommand())
+    .addCommand(controlsCommand())
     .addCommand(configCommand())
     .addCommand(recordCommand());
 }

@@ -4,7 +4,7 @@ import { hostTimers, jsRealtimeSample, monotonicClock } from '@syncap/host';
 import { encodeJpegSync } from '@syncap/jpeg';
 import { SeededRandom, SimCamera, SimScheduler } from '@syncap/sim';
 import { parseCameraSpec } from './camera-spec.js';
-import type { RigConfig } from './rig-config.js';
+import { deviceOptionsOf, type RigConfig } from './rig-config.js';
 import { isSimCameraSpec, parseSimCameraSpec, type SimCameraSpec } from './sim-camera-spec.js';
 
 /** One camera of the local rig, as the user named it (a --camera spec or a config entry). */
@@ -18,6 +18,11 @@ export type LocalCameraSpec =
       readonly fps?: number;
       readonly pixelFormat?: string;
       readonly buffers?: number;
+      readonly controls?: Readonly<Record<string, number | string | boolean>>;
+      readonly delivery?: 'event-loop' | 'thread';
+      readonly priority?: number;
+      readonly cpu?: number;
+      readonly exposure?: { readonly readoutNs?: number; readonly offsetNs?: number };
     }
   | { readonly kind: 'sim'; readonly id: string; readonly fps: number; readonly pixels?: SimCameraSpec; readonly buffers?: number };
 
@@ -55,7 +60,7 @@ export function localCameraSpecs(o: { camera: readonly string[]; simulate?: numb
             buffers: c.buffers,
             ...(c.format ? { pixels: { width: c.width ?? 640, height: c.height ?? 360, fps: c.fps, pixelFormat: simFormat(c.format, o.configPath) } } : {}),
           }
-        : { kind: 'v4l2' as const, id: c.id, path: c.device!, width: c.width, height: c.height, fps: c.fps, pixelFormat: c.format, buffers: c.buffers },
+        : { kind: 'v4l2' as const, path: c.device!, ...deviceOptionsOf(c) },
     );
   }
   if (o.simulate) return Array.from({ length: o.simulate }, (_, i) => ({ kind: 'sim' as const, id: `cam${i}`, fps: 30 }));

@@ -8,8 +8,9 @@ import { SyncapError } from '@syncap/core';
  * by cmake-js at `npm ci`). When it is missing or fails to load, throws E_NATIVE_UNAVAILABLE
  * with the reason the build left (`build/addon-build-error.txt`) and how to rebuild it.
  */
-export function loadNativeAddon<T>(packageRoot: string, file: string, packageName: string): T {
-  const path = join(packageRoot, 'build', 'Release', `${file}.node`);
+export function loadNativeAddon<T>(packageRoot: string, file: string, packageName: string, overridePath?: string): T {
+  // overridePath: another build of the addon (the AddressSanitizer one in build/asan).
+  const path = overridePath ?? join(packageRoot, 'build', 'Release', `${file}.node`);
   if (!existsSync(path)) {
     const reasonFile = join(packageRoot, 'build', 'addon-build-error.txt');
     const reason = existsSync(reasonFile) ? readFileSync(reasonFile, 'utf8').trim() : 'it has not been built';

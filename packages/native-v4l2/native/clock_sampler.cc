@@ -44,6 +44,5 @@ Napi::Value SampleClocks(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value MonotonicNow(const Napi::CallbackInfo& info) { return bigint(info.Env(), clockNs(CLOCK_MONOTONIC)); }
-Napi::Value RealtimeNow(const Napi::CallbackInfo& info) { return bigint(info.Env(), clockNs(CLOCK_REALTIME)); }
 
 }  // namespace syncap

@@ -4,5 +4,4 @@
 namespace syncap {
 Napi::Value SampleClocks(const Napi::CallbackInfo& info);
 Napi::Value MonotonicNow(const Napi::CallbackInfo& info);
-Napi::Value RealtimeNow(const Napi::CallbackInfo& info);
 }  // namespace syncap

@@ -1,5 +1,3 @@
-// Enumeration: listDevices() and describe(path) — what v4l2-ctl --list-devices and
-// --list-formats-ext --list-ctrls show.
 #include "device_info.h"
 
 #include <dirent.h>
@@ -9,8 +7,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <vector>
 
+#include "controls.h"
+#include "errors.h"
 #include "v4l2_util.h"
 
 namespace syncap {
@@ -24,10 +25,6 @@ struct Fd {
   }
 };
 
-uint32_t effectiveCaps(const v4l2_capability& cap) {
-  return (cap.capabilities & V4L2_CAP_DEVICE_CAPS) ? cap.device_caps : cap.capabilities;
-}
-
 Napi::Object capObject(Napi::Env env, const std::string& path, const v4l2_capability& cap) {
   Napi::Object o = Napi::Object::New(env);
   uint32_t caps = effectiveCaps(cap);
@@ -40,9 +37,7 @@ Napi::Object capObject(Napi::Env env, const std::string& path, const v4l2_capabi
   return o;
 }
 
-double fpsOf(const v4l2_fract& interval) {
-  return interval.numerator == 0 ? 0 : static_cast<double>(interval.denominator) / interval.numerator;
-}
+double fpsOf(const v4l2_fract& interval) { return interval.numerator == 0 ? 0 : static_cast<double>(interval.denominator) / interval.numerator; }
 
 Napi::Array intervals(Napi::Env env, int fd, uint32_t fourcc, uint32_t w, uint32_t h) {
   Napi::Array out = Napi::Array::New(env);
@@ -73,6 +68,7 @@ Napi::Array formats(Napi::Env env, int fd) {
     Napi::Object f = Napi::Object::New(env);
     f.Set("pixelFormat", fourccToString(fmt.pixelformat));
     f.Set("description", reinterpret_cast<const char*>(fmt.description));
+    f.Set("compressed", (fmt.flags & V4L2_FMT_FLAG_COMPRESSED) != 0);
     Napi::Array sizes = Napi::Array::New(env);
     v4l2_frmsizeenum fs{};
     fs.pixel_format = fmt.pixelformat;
@@ -102,55 +98,32 @@ Napi::Array formats(Napi::Env env, int fd) {
   return out;
 }
 
-}  // namespace
-
-Napi::Array listControls(Napi::Env env, int fd) {
-  Napi::Array out = Napi::Array::New(env);
-  v4l2_queryctrl q{};
-  q.id = V4L2_CTRL_FLAG_NEXT_CTRL | V4L2_CTRL_FLAG_NEXT_COMPOUND;
-  uint32_t n = 0;
-  while (xioctl(fd, VIDIOC_QUERYCTRL, &q) == 0) {
-    if (q.type != V4L2_CTRL_TYPE_CTRL_CLASS && !(q.flags & V4L2_CTRL_FLAG_DISABLED)) {
-      Napi::Object c = Napi::Object::New(env);
-      c.Set("name", controlKey(reinterpret_cast<const char*>(q.name)));
-      c.Set("label", reinterpret_cast<const char*>(q.name));
-      c.Set("id", q.id);
-      const char* type = "other";
-      switch (q.type) {
-        case V4L2_CTRL_TYPE_INTEGER: type = "integer"; break;
-        case V4L2_CTRL_TYPE_BOOLEAN: type = "boolean"; break;
-        case V4L2_CTRL_TYPE_MENU: type = "menu"; break;
-        case V4L2_CTRL_TYPE_INTEGER_MENU: type = "integer-menu"; break;
-        case V4L2_CTRL_TYPE_BUTTON: type = "button"; break;
-        case V4L2_CTRL_TYPE_INTEGER64: type = "integer64"; break;
-        case V4L2_CTRL_TYPE_STRING: type = "string"; break;
-        case V4L2_CTRL_TYPE_BITMASK: type = "bitmask"; break;
-        default: break;
-      }
-      c.Set("type", type);
-      c.Set("min", Napi::Number::New(env, q.minimum));
-      c.Set("max", Napi::Number::New(env, q.maximum));
-      c.Set("step", Napi::Number::New(env, q.step));
-      c.Set("default", Napi::Number::New(env, q.default_value));
-      if (q.type == V4L2_CTRL_TYPE_MENU || q.type == V4L2_CTRL_TYPE_INTEGER_MENU) {
-        Napi::Object items = Napi::Object::New(env);
-        v4l2_querymenu m{};
-        m.id = q.id;
-        for (int64_t i = q.minimum; i <= q.maximum; i++) {
-          m.index = static_cast<uint32_t>(i);
-          if (xioctl(fd, VIDIOC_QUERYMENU, &m) == 0) {
-            if (q.type == V4L2_CTRL_TYPE_MENU) items.Set(std::to_string(i), reinterpret_cast<const char*>(m.name));
-            else items.Set(std::to_string(i), Napi::Number::New(env, static_cast<double>(m.value)));
-          }
-        }
-        c.Set("menu", items);
-      }
-      out.Set(n++, c);
-    }
-    q.id |= V4L2_CTRL_FLAG_NEXT_CTRL | V4L2_CTRL_FLAG_NEXT_COMPOUND;
+// Opens `path` for a query; throws (and returns false) naming the path when it cannot.
+bool openForQuery(Napi::Env env, const std::string& path, Fd* f) {
+  f->fd = open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (f->fd < 0) {
+    int err = errno;
+    throwFailure(env, sysFailure(codeForErrno(err, code::kDevice), path, "cannot open", err));
+    return false;
   }
-  return out;
+  v4l2_capability cap{};
+  if (xioctl(f->fd, VIDIOC_QUERYCAP, &cap) != 0) {
+    throwFailure(env, sysFailure(code::kNotCapture, path, "not a V4L2 device (VIDIOC_QUERYCAP)", errno));
+    return false;
+  }
+  return true;
 }
+
+bool pathArgument(const Napi::CallbackInfo& info, const char* usage, std::string* path) {
+  if (info.Length() < 1 || !info[0].IsString()) {
+    throwError(info.Env(), code::kConfig, std::string(usage) + ": path must be a string");
+    return false;
+  }
+  *path = info[0].As<Napi::String>().Utf8Value();
+  return true;
+}
+
+}  // namespace
 
 Napi::Value ListDevices(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -161,18 +134,17 @@ Napi::Value ListDevices(const Napi::CallbackInfo& info) {
     }
     closedir(d);
   }
-  std::sort(paths.begin(), paths.end(), [](const std::string& a, const std::string& b) {
-    return a.size() != b.size() ? a.size() < b.size() : a < b;
-  });
+  std::sort(paths.begin(), paths.end(), [](const std::string& a, const std::string& b) { return a.size() != b.size() ? a.size() < b.size() : a < b; });
   Napi::Array out = Napi::Array::New(env);
   uint32_t n = 0;
   for (const auto& path : paths) {
     Fd f;
-    f.fd = open(path.c_str(), O_RDWR | O_NONBLOCK);
+    f.fd = open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (f.fd < 0) {
+      int err = errno;
       Napi::Object o = Napi::Object::New(env);
       o.Set("path", path);
-      o.Set("error", errnoName(errno) + ": " + std::strerror(errno));
+      o.Set("error", errnoName(err) + ": " + std::strerror(err));
       out.Set(n++, o);
       continue;
     }
@@ -185,19 +157,11 @@ Napi::Value ListDevices(const Napi::CallbackInfo& info) {
 
 Napi::Value Describe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) return throwError(env, "E_ARG", "describe(path): path must be a string");
-  std::string path = info[0].As<Napi::String>();
+  std::string path;
   Fd f;
-  f.fd = open(path.c_str(), O_RDWR | O_NONBLOCK);
-  if (f.fd < 0) {
-    int err = errno;
-    return throwError(env, errnoName(err), path + ": cannot open: " + std::strerror(err), err);
-  }
+  if (!pathArgument(info, "describe(path)", &path) || !openForQuery(env, path, &f)) return env.Undefined();
   v4l2_capability cap{};
-  if (xioctl(f.fd, VIDIOC_QUERYCAP, &cap) != 0) {
-    int err = errno;
-    return throwError(env, "E_NOT_V4L2", path + ": not a V4L2 device (VIDIOC_QUERYCAP: " + std::strerror(err) + ")", err);
-  }
+  xioctl(f.fd, VIDIOC_QUERYCAP, &cap);
   Napi::Object o = capObject(env, path, cap);
   o.Set("formats", formats(env, f.fd));
   o.Set("controls", listControls(env, f.fd));
@@ -214,6 +178,24 @@ Napi::Value Describe(const Napi::CallbackInfo& info) {
     o.Set("current", cur);
   }
   return o;
+}
+
+Napi::Value ListControlsAt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  Fd f;
+  if (!pathArgument(info, "listControls(path)", &path) || !openForQuery(env, path, &f)) return env.Undefined();
+  return listControls(env, f.fd);
+}
+
+Napi::Value SetControlAt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  Fd f;
+  if (!pathArgument(info, "setControl(path, name, value)", &path)) return env.Undefined();
+  if (info.Length() < 2 || !info[1].IsString()) return throwError(env, code::kConfig, "setControl(path, name, value): name must be a string");
+  if (!openForQuery(env, path, &f)) return env.Undefined();
+  return setControl(env, f.fd, path, info[1].As<Napi::String>().Utf8Value(), info.Length() > 2 ? info[2] : env.Undefined());
 }
 
 }  // namespace syncap

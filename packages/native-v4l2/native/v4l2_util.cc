@@ -1,9 +1,9 @@
 #include "v4l2_util.h"
 
 #include <sys/ioctl.h>
+
 #include <cctype>
 #include <cerrno>
-#include <cstring>
 
 namespace syncap {
 
@@ -34,25 +34,6 @@ int64_t clockNs(clockid_t clock) {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
 }
 
-std::string errnoName(int err) {
-  switch (err) {
-    case ENOENT: return "ENOENT";
-    case ENODEV: return "ENODEV";
-    case ENXIO: return "ENXIO";
-    case EBUSY: return "EBUSY";
-    case EACCES: return "EACCES";
-    case EPERM: return "EPERM";
-    case EINVAL: return "EINVAL";
-    case EIO: return "EIO";
-    case ENOMEM: return "ENOMEM";
-    case ENOTTY: return "ENOTTY";
-    case EPIPE: return "EPIPE";
-    case ENOSPC: return "ENOSPC";
-    case ERANGE: return "ERANGE";
-    default: return "E" + std::to_string(err);
-  }
-}
-
 std::string controlKey(const char* name) {
   std::string out;
   bool sep = false;
@@ -70,7 +51,10 @@ std::string controlKey(const char* name) {
 }
 
 std::string capabilityNames(uint32_t caps) {
-  struct Cap { uint32_t bit; const char* name; };
+  struct Cap {
+    uint32_t bit;
+    const char* name;
+  };
   static const Cap table[] = {
       {V4L2_CAP_VIDEO_CAPTURE, "video-capture"}, {V4L2_CAP_VIDEO_CAPTURE_MPLANE, "video-capture-mplane"},
       {V4L2_CAP_VIDEO_OUTPUT, "video-output"},   {V4L2_CAP_VIDEO_M2M, "video-m2m"},
@@ -90,12 +74,14 @@ std::string capabilityNames(uint32_t caps) {
   return out;
 }
 
-Napi::Value throwError(Napi::Env env, const std::string& code, const std::string& message, int err) {
-  Napi::Error e = Napi::Error::New(env, message);
-  e.Set("code", Napi::String::New(env, code));
-  if (err != 0) e.Set("errno", Napi::Number::New(env, err));
-  e.ThrowAsJavaScriptException();
-  return env.Undefined();
+uint32_t effectiveCaps(const v4l2_capability& cap) { return (cap.capabilities & V4L2_CAP_DEVICE_CAPS) ? cap.device_caps : cap.capabilities; }
+
+const char* timestampSourceName(uint32_t flags) {
+  switch (flags & V4L2_BUF_FLAG_TSTAMP_SRC_MASK) {
+    case V4L2_BUF_FLAG_TSTAMP_SRC_SOE: return "start-of-exposure";
+    case V4L2_BUF_FLAG_TSTAMP_SRC_EOF: return "end-of-frame";
+    default: return "unknown";
+  }
 }
 
 Napi::BigInt bigint(Napi::Env env, int64_t value) { return Napi::BigInt::New(env, value); }

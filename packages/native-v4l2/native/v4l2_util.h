@@ -1,7 +1,8 @@
-// Small helpers shared by the V4L2 addon: ioctl with EINTR retry, FourCC, clocks, errors.
+// Small helpers shared by the V4L2 addon: ioctl with EINTR retry, FourCC, clocks, names.
 #pragma once
-#include <napi.h>
 #include <linux/videodev2.h>
+#include <napi.h>
+
 #include <cstdint>
 #include <ctime>
 #include <string>
@@ -10,15 +11,15 @@ namespace syncap {
 
 int xioctl(int fd, unsigned long request, void* arg);
 std::string fourccToString(uint32_t fourcc);
+// Exact (the TypeScript side matches case-insensitively against what the device lists); padded with spaces.
 uint32_t fourccFromString(const std::string& text);
 int64_t clockNs(clockid_t clock);
-std::string errnoName(int err);
 // "Percentage of Dropped Buffers" -> "percentage_of_dropped_buffers"
 std::string controlKey(const char* name);
 std::string capabilityNames(uint32_t caps);
-
-// Throws a JS Error with `code` (e.g. "ENOENT", "E_FORMAT") and `errno` set. Returns undefined.
-Napi::Value throwError(Napi::Env env, const std::string& code, const std::string& message, int err = 0);
+// The capabilities of the node that was opened (device_caps where the driver reports them).
+uint32_t effectiveCaps(const v4l2_capability& cap);
+const char* timestampSourceName(uint32_t bufferFlags);
 Napi::BigInt bigint(Napi::Env env, int64_t value);
 
 }  // namespace syncap

@@ -1,59 +1,86 @@
-import { DeviceError, type ErrorCode, isErrorCode } from '@syncap/core';
-import { loadAddon, type NativeDeviceDescription, type NativeDeviceSummary, type NativeFormat } from './addon.js';
+import { DeviceError, isErrorCode } from '@syncap/core';
+import { applyControls, type ControlValue } from './controls.js';
+import { loadBinding } from './native-addon.js';
+import type { NativeBinding, NativeControl, NativeDeviceDescription, NativeDeviceSummary, NativeError, NativeFormat } from './native-binding.js';
 
-export type DeviceSummary = NativeDeviceSummary;
-export type DeviceDescription = NativeDeviceDescription;
-
-/** V4L2 video nodes on this machine (path, card, driver, bus, capabilities). Empty when there are none. */
-export function listDevices(): DeviceSummary[] {
-  return loadAddon().listDevices();
+/** A V4L2 node: path, card, driver, bus, capabilities, and its stable names. */
+export interface DeviceSummary extends NativeDeviceSummary {
+  /** /dev/v4l/by-id/… and /dev/v4l/by-path/… names that lead to this node (udev makes them). */
+  readonly aliases: readonly string[];
 }
 
-/** Formats, sizes, frame rates and controls of one device. Throws DeviceError naming the path. */
-export function describe(path: string): DeviceDescription {
+/** A device's formats (with sizes and rates), controls (with current values) and current format. */
+export interface DeviceDescription extends NativeDeviceDescription {
+  readonly aliases: readonly string[];
+}
+
+/** V4L2 video nodes on this machine. Empty when there are none. */
+export function listDevices(binding: NativeBinding = loadBinding()): DeviceSummary[] {
+  const aliases = binding.listAliases();
+  return binding.listDevices().map((d) => ({ ...d, aliases: aliases.get(d.path) ?? [] }));
+}
+
+/** Formats, sizes, frame rates and controls of one device (any name for it). Throws DeviceError naming the path. */
+export function describe(path: string, binding: NativeBinding = loadBinding()): DeviceDescription {
   try {
-    return loadAddon().describe(path);
+    const d = binding.describe(path);
+    const node = binding.resolvePath(path) ?? path;
+    return { ...d, aliases: binding.listAliases().get(node) ?? [] };
   } catch (error) {
     throw toDeviceError(path, error);
   }
 }
 
-/** The addon's error names (errno names and its own) as core's error codes. */
-const NATIVE_CODES: Readonly<Record<string, ErrorCode>> = {
-  ENOENT: 'E_NO_DEVICE',
-  ENODEV: 'E_NO_DEVICE',
-  ENXIO: 'E_NO_DEVICE',
-  E_LOST: 'E_DEVICE_LOST',
-  EBUSY: 'E_DEVICE_BUSY',
-  EACCES: 'E_PERMISSION',
-  EPERM: 'E_PERMISSION',
-  E_FORMAT: 'E_UNSUPPORTED_FORMAT',
-  E_NOT_V4L2: 'E_NOT_CAPTURE',
-  E_QBUF: 'E_STREAM',
-  E_ARG: 'E_CONFIG',
-};
+/** Every control of a device (name, type, range, step, default, current value, menu items), as `v4l2-ctl --list-ctrls-menus`. */
+export function listControls(path: string, binding: NativeBinding = loadBinding()): NativeControl[] {
+  try {
+    return binding.listControls(path);
+  } catch (error) {
+    throw toDeviceError(path, error);
+  }
+}
 
-/** Maps an error from the addon (with `code`) to a DeviceError for camera `id`. */
+/**
+ * Sets controls of a device by name (menu items by label or index, booleans as true/false/1/0);
+ * all are checked before any is set. Throws DeviceError('E_CONTROL') naming the control and what it allows.
+ */
+export function setControls(path: string, values: Readonly<Record<string, ControlValue>>, binding: NativeBinding = loadBinding()): void {
+  const device = {
+    listControls: () => listControls(path, binding),
+    setControl: (name: string, value?: number | bigint | string) => {
+      try {
+        binding.setControl(path, name, value);
+      } catch (error) {
+        throw toDeviceError(path, error);
+      }
+    },
+  };
+  applyControls(path, device, values);
+}
+
+/**
+ * An error from the binding (a NativeError, or a lost/error event) as a DeviceError for camera
+ * `id`: the binding already says which of core's codes it is and which errno caused it.
+ */
 export function toDeviceError(id: string, error: unknown): DeviceError {
-  const e = error as { code?: string; message?: string };
-  if (error instanceof DeviceError && error.cameraId === id) return error;
-  const native = e.code ?? '';
-  const code = NATIVE_CODES[native] ?? (isErrorCode(native) ? native : 'E_DEVICE');
+  if (error instanceof DeviceError) return error;
+  const e = error as Partial<NativeError>;
+  const code = e.code !== undefined && isErrorCode(e.code) ? e.code : 'E_DEVICE';
+  const message = e.message ?? String(error);
   // Keep the device path the message names; put the camera id in front once.
-  return new DeviceError(code, id, (e.message ?? String(error)).replace(new RegExp(`^${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `), ''), {
-    cause: error,
-    ...(/^E[A-Z]+$/.test(native) && !native.startsWith('E_') ? { errno: native } : {}),
-  });
+  const text = message.startsWith(`${id}: `) ? message.slice(id.length + 2) : message;
+  return new DeviceError(code, id, text, { cause: error, ...(e.errno ? { errno: e.errno } : {}) });
 }
 
 export interface FormatRequest {
   readonly width?: number;
   readonly height?: number;
+  /** FourCC, any case ("yuyv", "MJPG"). */
   readonly pixelFormat?: string;
   readonly fps?: number;
 }
 
-/** A readable list of what a format offers: "640x360@[5, 10, 30] 320x180@[…]". */
+/** A readable list of what a format offers: "640x360@5/10/30fps, 320x180@…". */
 function describeSizes(format: NativeFormat): string {
   return format.sizes
     .map((s) =>
@@ -64,18 +91,23 @@ function describeSizes(format: NativeFormat): string {
     .join(', ');
 }
 
+/** The device's format for a FourCC written in any case, or undefined. */
+export function findFormat(desc: NativeDeviceDescription, pixelFormat: string): NativeFormat | undefined {
+  const wanted = pixelFormat.toUpperCase();
+  return desc.formats.find((f) => f.pixelFormat.toUpperCase() === wanted);
+}
+
 /**
- * Checks a requested format against what the device reports, so an unsupported
- * format, size or rate fails with the device's own list instead of being silently
- * adjusted. Returns nothing; throws DeviceError('E_UNSUPPORTED_FORMAT').
+ * Checks a requested format against what the device reports, so an unsupported format, size
+ * or rate fails with the device's own list instead of being silently adjusted. Returns the
+ * format the request selects (its `pixelFormat` as the device spells it); throws
+ * DeviceError('E_UNSUPPORTED_FORMAT' or 'E_NOT_CAPTURE').
  */
-export function checkFormat(id: string, desc: DeviceDescription, req: FormatRequest): void {
+export function checkFormat(id: string, desc: NativeDeviceDescription, req: FormatRequest): NativeFormat {
   const path = desc.path;
   if (!desc.canCapture) throw new DeviceError('E_NOT_CAPTURE', id, `${path} cannot capture video (capabilities: ${desc.capabilities})`);
   const formats = desc.formats;
-  const format = req.pixelFormat
-    ? formats.find((f) => f.pixelFormat === req.pixelFormat)
-    : (formats.find((f) => f.pixelFormat === desc.current?.pixelFormat) ?? formats[0]);
+  const format = req.pixelFormat ? findFormat(desc, req.pixelFormat) : ((desc.current && findFormat(desc, desc.current.pixelFormat)) ?? formats[0]);
   if (!format) {
     throw new DeviceError(
       'E_UNSUPPORTED_FORMAT',
@@ -83,7 +115,7 @@ export function checkFormat(id: string, desc: DeviceDescription, req: FormatRequ
       `${path} does not support pixel format ${req.pixelFormat}; it supports ${formats.map((f) => f.pixelFormat).join(', ') || 'no capture formats'}`,
     );
   }
-  if (req.width === undefined && req.height === undefined && req.fps === undefined) return;
+  if (req.width === undefined && req.height === undefined && req.fps === undefined) return format;
   const width = req.width ?? desc.current?.width;
   const height = req.height ?? desc.current?.height;
   const size = format.sizes.find((s) =>
@@ -110,4 +142,5 @@ export function checkFormat(id: string, desc: DeviceDescription, req: FormatRequ
       );
     }
   }
+  return format;
 }

@@ -11,6 +11,8 @@ export interface ChunkMessage {
   readonly publishTime: bigint;
   /** The payload: a serialized prefix and, for images, the pixels (never copied). */
   readonly parts: readonly Uint8Array[];
+  /** Each part's length when the prefix was serialized (a zero-copy view may be detached by then). */
+  readonly partLengths?: readonly number[];
 }
 
 /** opcode + length + channel id + sequence + log time + publish time. */
@@ -57,6 +59,8 @@ export class McapFileWriter {
   failure: SyncapError | undefined;
   /** Bytes in writes queued and not finished. */
   pendingBytes = 0;
+  /** Frame buffers the driver took back before they were written (written as zeros). */
+  partsTakenBack = 0;
 
   private constructor(
     readonly path: string,
@@ -122,7 +126,8 @@ export class McapFileWriter {
     let end = start;
     const index = new Map<number, Array<[bigint, bigint]>>();
     for (const m of messages) {
-      const dataLength = m.parts.reduce((n, p) => n + p.byteLength, 0);
+      const payload = m.partLengths ? this.wholeParts(m.parts, m.partLengths) : m.parts;
+      const dataLength = payload.reduce((n, p) => n + p.byteLength, 0);
       const header = new Uint8Array(MESSAGE_HEADER_BYTES);
       const v = new DataView(header.buffer);
       v.setUint8(0, Opcode.MESSAGE);
@@ -134,7 +139,7 @@ export class McapFileWriter {
       const list = index.get(m.channelId) ?? [];
       list.push([m.logTime, recordsLength]);
       index.set(m.channelId, list);
-      parts.push(header, ...m.parts);
+      parts.push(header, ...payload);
       recordsLength += BigInt(MESSAGE_HEADER_BYTES + dataLength);
       if (m.logTime < start) start = m.logTime;
       if (m.logTime > end) end = m.logTime;
@@ -248,14 +253,15 @@ export class McapFileWriter {
   }
 
   private enqueue(parts: Uint8Array[]): Promise<void> {
-    const bytes = parts.reduce((n, p) => n + p.byteLength, 0);
+    const lengths = parts.map((p) => p.byteLength);
+    const bytes = lengths.reduce((n, l) => n + l, 0);
     const at = this.position;
     this.position += BigInt(bytes);
     this.pendingBytes += bytes;
     this.tail = this.tail.then(async () => {
       try {
         if (this.failure) return;
-        await this.writeAll(parts, at);
+        await this.writeAll([...this.wholeParts(parts, lengths)], at);
         this.durablePosition = at + BigInt(bytes);
       } catch (error) {
         this.failure = fileError(error, `writing ${this.path}`);
@@ -266,6 +272,22 @@ export class McapFileWriter {
       }
     });
     return this.tail;
+  }
+
+  /**
+   * The parts as they were measured when queued. A frame's buffer taken back by its driver
+   * before the write (a camera closed under a recording) reads as empty: it is written as
+   * zeros of its length and counted, so the records around it keep their framing.
+   */
+  private wholeParts(parts: readonly Uint8Array[], lengths: readonly number[]): readonly Uint8Array[] {
+    let out = parts as Uint8Array[];
+    for (let i = 0; i < parts.length; i++) {
+      if (parts[i]!.byteLength === lengths[i]) continue;
+      if (out === parts) out = [...parts];
+      out[i] = new Uint8Array(lengths[i]!);
+      this.partsTakenBack++;
+    }
+    return out;
   }
 
   /** writev until every byte is written (a short write continues where it stopped). */

@@ -32,8 +32,14 @@ export async function openIndexed(path: string): Promise<{ reader: McapIndexedRe
     readable: {
       size: async () => size,
       read: async (offset: bigint, length: bigint) => {
+        // read() may return less than asked (large reads, some filesystems): read until whole.
         const buffer = new Uint8Array(Number(length));
-        await handle.read(buffer, 0, Number(length), Number(offset));
+        let done = 0;
+        while (done < buffer.byteLength) {
+          const { bytesRead } = await handle.read(buffer, done, buffer.byteLength - done, Number(offset) + done);
+          if (bytesRead === 0) throw new ParseError(`${path}: ends at byte ${Number(offset) + done}, inside a record the index points to`);
+          done += bytesRead;
+        }
         return buffer;
       },
     },

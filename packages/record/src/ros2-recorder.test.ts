@@ -170,6 +170,34 @@ describe('Ros2Recorder: ROS 2 bags, zero-copy', () => {
     expect(meta.topics.find((t) => t.name === '/cam0/image_raw')?.messageCount).toBe(captured.size);
   });
 
+  it('a frame whose driver buffer is taken back before its write (a camera closed first) keeps the file whole and is counted', async () => {
+    const scheduler = new SimScheduler(1_700_000_000_000_000_000n);
+    const camera = new SimCamera(scheduler, new SeededRandom(3), { id: 'cam0', fps: 30, pixels: { width: 320, height: 180, pixelFormat: 'YUYV' }, buffers: 8 });
+    const manager = new SyncCaptureManager({ policy: { name: 'barrier' }, clock: scheduler.clock, timers: scheduler.timers });
+    manager.addCamera(camera, { fps: 30 });
+    await manager.start();
+    const dir = join(mkdtempSync(join(tmpdir(), 'syncap-rec-')), 'bag');
+    const info = camera.info!;
+    const recorder = await Ros2Recorder.create({
+      dir,
+      cameras: [{ id: 'cam0', width: 320, height: 180, pixelFormat: info.pixelFormat, buffers: info.buffers }],
+    });
+    await scheduler.runUntilAsync(scheduler.nowNs + 200_000_000n, () => new Promise((r) => setImmediate(r)));
+    const group = await manager.nextGroup(0);
+    expect(group).toBeDefined();
+    const bytes = group!.frames.get('cam0')!.data!.bytes;
+    recorder.recordGroup(group!);
+    // What a driver's STREAMOFF does to a zero-copy view: its ArrayBuffer is detached.
+    structuredClone(bytes.buffer, { transfer: [bytes.buffer as ArrayBuffer] });
+    expect(bytes.byteLength).toBe(0);
+    await manager.stop();
+    const stats = await recorder.close();
+    expect(stats, JSON.stringify(stats)).toMatchObject({ framesTakenBack: 1 });
+    const images = (await messages(join(dir, 'bag_0.mcap'))).messages.filter((m) => m.topic === '/cam0/image_raw');
+    expect(images).toHaveLength(1);
+    expect((images[0]!.value as unknown as Image).data.byteLength).toBe(320 * 180 * 2);
+  });
+
   it('refuses to write into a directory that is not empty, naming it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'syncap-rec-'));
     await Ros2Recorder.create({ dir: join(dir, 'a'), cameras: [{ id: 'c', width: 2, height: 2, pixelFormat: 'GREY' }] }).then((r) => r.close());

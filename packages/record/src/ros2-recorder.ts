@@ -63,6 +63,8 @@ export interface RecorderStats {
   /** Bytes waiting for the disk or the encoder now. */
   readonly queuedBytes: number;
   readonly files: readonly string[];
+  /** Frames whose driver buffer was taken back before the write (the camera closed first): written as zeros. */
+  readonly framesTakenBack: number;
   readonly writeError?: string;
 }
 
@@ -201,6 +203,7 @@ export class Ros2Recorder {
       bytesWritten: this.counts.bytesWritten,
       queuedBytes: this.queuedBytes + this.pendingBytes,
       files: this.files.map((f) => f.path),
+      framesTakenBack: this.files.reduce((n, f) => n + f.partsTakenBack, 0),
       ...(this.failure ? { writeError: this.failure.message } : {}),
     };
   }
@@ -302,7 +305,7 @@ export class Ros2Recorder {
 
   private push(m: Omit<ChunkMessage, 'sequence'>, type: Ros2TypeName, topic: string): void {
     if (this.failure) return;
-    const message = { ...m, sequence: this.sequence++ };
+    const message = { ...m, sequence: this.sequence++, partLengths: m.parts.map((p) => p.byteLength) };
     this.pending.push(message);
     this.pendingBytes += message.parts.reduce((n, p) => n + p.byteLength, 0);
     this.pendingFirstNs ??= m.logTime;

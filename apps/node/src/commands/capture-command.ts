@@ -141,7 +141,9 @@ async function consume(
     if (stopping) return;
     stopping = true;
     clearTimeout(durationTimer);
-    void manager.stop();
+    // The recorder holds zero-copy frames until they are on disk: let it finish before the
+    // cameras stop and take their buffers back (groups arriving meanwhile are released).
+    void (recorder?.whenWritten() ?? Promise.resolve()).finally(() => manager.stop());
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -168,6 +170,10 @@ async function consume(
   try {
     for await (const group of manager) {
       // Live first: it copies what it sends; the recorder then takes the frames.
+      if (stopping) {
+        group.release();
+        continue;
+      }
       live?.publishGroup(group);
       take(group, recorder);
       taken++;

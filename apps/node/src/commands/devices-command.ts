@@ -1,10 +1,10 @@
 import type { DeviceDescription, DeviceSummary } from '@syncap/native-v4l2';
 import { Command } from 'commander';
 
-/** `syncap-node devices`: what v4l2-ctl --list-devices and --list-formats-ext show. */
+/** `syncap-node devices`: what v4l2-ctl --list-devices and --list-formats-ext show, compressed formats marked. */
 export function devicesCommand(): Command {
   return new Command('devices')
-    .description('list V4L2 devices with their formats, sizes and frame rates')
+    .description('list V4L2 devices with their stable names, formats (compressed ones marked), sizes and frame rates')
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }) => {
       const native = await import('@syncap/native-v4l2');
@@ -13,7 +13,7 @@ export function devicesCommand(): Command {
         d.canCapture ? { ...d, ...safeDescribe(native.describe, d.path) } : d,
       );
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify(described, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(described, (_, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
         return;
       }
       if (described.length === 0) {
@@ -22,8 +22,13 @@ export function devicesCommand(): Command {
       }
       for (const d of described) {
         process.stdout.write(`${d.path}  ${d.card ?? ''} (${d.driver ?? '?'}, ${d.bus ?? '?'})${d.error ? `  cannot open: ${d.error}` : ''}\n`);
+        for (const alias of d.aliases) process.stdout.write(`  also ${alias}\n`);
+        if (d.current) {
+          const fps = d.current.fps ? `@${+d.current.fps.toFixed(3)}` : '';
+          process.stdout.write(`  current: ${d.current.pixelFormat} ${d.current.width}x${d.current.height}${fps}\n`);
+        }
         for (const f of d.formats ?? []) {
-          process.stdout.write(`  ${f.pixelFormat} (${f.description})\n`);
+          process.stdout.write(`  ${f.pixelFormat} (${f.description}${f.compressed ? ', compressed' : ''})\n`);
           for (const s of f.sizes) {
             const size = s.width !== undefined ? `${s.width}x${s.height}` : `${s.minWidth}-${s.maxWidth}x${s.minHeight}-${s.maxHeight}`;
             process.stdout.write(`    ${size}: ${s.fps.map((x) => `${+x.toFixed(3)}`).join(', ')} fps\n`);

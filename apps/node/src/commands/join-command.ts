@@ -14,14 +14,14 @@ import {
   rigSpec,
   rigSpecFromFlags,
 } from '@syncap/harness';
-import { hostRandom, hostTimers, randomSessionId, stderrErrorSink, tokenFromSources } from '@syncap/host';
+import { hostRandom, hostTimers, randomSessionId, readTokenFile, stderrErrorSink, tokenFromSources } from '@syncap/host';
 import { jpegThumbnailer } from '@syncap/jpeg';
 import { CloseCodes, clip, MAX_CAMERA_FPS, PtpSupervisor, SyncClient, type SyncClientEvent, SyncNode, type ThumbnailStats, wsConnector } from '@syncap/net';
 import { FoxgloveLiveServer, type RecorderCamera, Ros2Recorder } from '@syncap/record';
 import { Command } from 'commander';
 import { parseCameraSpec } from '../camera-spec.js';
 import { NodeMetrics } from '../node-metrics.js';
-import { loadRigConfig } from '../rig-config.js';
+import { deviceOptionsOf, loadRigConfig } from '../rig-config.js';
 
 /** The rig flags `join --simulate` takes (hosts is 1; cameras is --simulate's N). */
 const RIG_FLAGS: readonly RigFlag[] = ['fps', 'seed', 'ptpNoiseNs', 'ppm', 'jitterNs', 'dropRate', 'phaseToleranceNs', 'phaseLock', 'pixels'];
@@ -91,9 +91,14 @@ export function joinCommand(): Command {
       if (!url) throw new ConfigError('give the server URL (ws://host:8888) as an argument or as server: in the rig config');
       if (!/^wss?:\/\/[^/]+/.test(url)) throw new ConfigError(`the server URL must look like ws://host:8888, got "${url}"`);
       const token =
-        tokenFromSources({ value: flags.token, file: flags.tokenFile }, { flag: '--token', file: '--token-file' }) ?? config?.token ?? process.env.SYNCAP_TOKEN;
+        tokenFromSources({ value: flags.token, file: flags.tokenFile }, { flag: '--token', file: '--token-file' }) ??
+        config?.token ??
+        (config?.token_file ? readTokenFile(config.token_file, 'token_file') : undefined) ??
+        process.env.SYNCAP_TOKEN;
       if (!token)
-        throw new ConfigError('--token is required (or --token-file, token: in the rig config, or SYNCAP_TOKEN): the server refuses nodes without it');
+        throw new ConfigError(
+          '--token is required (or --token-file, token: or token_file: in the rig config, or SYNCAP_TOKEN): the server refuses nodes without it',
+        );
       const nodeId = config?.nodeId ?? flags.nodeId;
       if (!/^[A-Za-z0-9._:-]{1,64}$/.test(nodeId)) throw new ConfigError(`--node-id may hold letters, digits and . _ : - only (at most 64), got "${nodeId}"`);
       if (config && (flags.camera.length > 0 || flags.simulate))
@@ -114,6 +119,7 @@ export function joinCommand(): Command {
       // Local recording: independent of the server link, so nothing is lost while it is away.
       const recordDir = flags.record ?? config?.recording?.dir;
       let recorder: Ros2Recorder | undefined;
+      let stopping = false;
       // The Foxglove live view, if asked: it copies what it sends, so it goes before the recorder.
       let live: FoxgloveLiveServer | undefined;
       const startLive = async (cameras: readonly RecorderCamera[]) => {
@@ -121,8 +127,8 @@ export function joinCommand(): Command {
       };
       const recordGroup = (g: FrameGroup) => {
         live?.publishGroup(g);
-        // The recorder takes the frames (and releases them once written).
-        if (recorder) recorder.recordGroup(g);
+        // The recorder takes the frames (and releases them once written); none once stopping.
+        if (recorder && !stopping) recorder.recordGroup(g);
         else g.release();
       };
       const openRecorder = async (cameras: readonly RecorderCamera[]) => {
@@ -176,9 +182,7 @@ export function joinCommand(): Command {
           `${lockNote(phaseLock(), host.cameras.length)}, server ${host.client.stats().connected ? 'connected' : 'away'}, ${backlogNote(host.client)}`;
       } else {
         const native = await import('@syncap/native-v4l2');
-        const specs = config
-          ? config.cameras.map((c) => ({ path: c.device!, options: { id: c.id, width: c.width, height: c.height, fps: c.fps, pixelFormat: c.format } }))
-          : cameraSpecs;
+        const specs = config ? config.cameras.map((c) => ({ path: c.device!, options: deviceOptionsOf(c) })) : cameraSpecs;
         const cameras = specs.map((s) => ({ device: new native.V4l2Camera(s.path, s.options), fps: s.options.fps ?? 30 }));
         const clock = { nowNs: () => native.monotonicNowNs() };
         const onListenerError = stderrErrorSink(nodeId);
@@ -326,6 +330,10 @@ export function joinCommand(): Command {
       clearInterval(status);
       clearInterval(reportStatus);
       clearInterval(clockSamples);
+      // The recorder holds zero-copy frames until they are on disk: let it finish before the
+      // cameras stop and take their buffers back.
+      stopping = true;
+      await recorder?.whenWritten();
       await stop();
       await live?.close();
       await metrics?.close();

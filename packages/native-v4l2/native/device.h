@@ -1,0 +1,98 @@
+// One opened V4L2 capture node: format negotiation, mmap'd buffers and their ownership,
+// STREAMON/STREAMOFF. No N-API here: the capture thread uses it too (under `mutex`).
+#pragma once
+#include <linux/videodev2.h>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "controls.h"
+#include "errors.h"
+
+namespace syncap {
+
+// Who has a driver buffer. Driver: queued (or being filled); InFlight: dequeued, its frame
+// event on the way to JS; Held: JS has a view over it until release(); Idle: not streaming.
+enum class BufferOwner { Idle, Driver, InFlight, Held };
+
+struct MappedBuffer {
+  void* start = nullptr;
+  size_t length = 0;
+  BufferOwner owner = BufferOwner::Idle;
+  uint64_t generation = 0;  // bumped whenever it is dequeued or taken back: stale tokens do nothing
+};
+
+// What one VIDIOC_DQBUF attempt gave.
+enum class Dequeued {
+  Frame,     // *buf holds a filled buffer
+  Empty,     // nothing ready yet
+  AllHeld,   // the device polls as an error because JS holds every buffer: wait for a release
+  Failed,    // *failure says why (E_DEVICE_LOST when the device is gone, E_STREAM otherwise)
+};
+
+struct OpenRequest {
+  uint32_t width = 0;
+  uint32_t height = 0;
+  std::string pixelFormat;  // FourCC as the device lists it; empty: keep the current one
+  double fps = 0;
+  uint32_t buffers = 4;
+  bool copy = false;
+  // Set after the format and rate, before buffers are allocated (drivers refuse some controls
+  // once they have buffers: vivid's timestamp_source, a sensor's binning).
+  std::vector<std::pair<std::string, ControlArg>> controls;
+};
+
+struct OpenResult {
+  uint32_t width = 0;
+  uint32_t height = 0;
+  std::string pixelFormat;
+  bool compressed = false;
+  uint32_t bytesPerLine = 0;
+  uint32_t sizeImage = 0;
+  double fps = 0;
+  uint32_t buffers = 0;
+  uint32_t timestampFlags = 0;
+  std::string card;
+  std::string driver;
+  std::string bus;
+};
+
+// Shared by the JS-side camera, its capture thread and buffer finalizers (shared_ptr), so a
+// late finalizer never touches freed memory.
+class Device {
+ public:
+  std::mutex mutex;
+  int fd = -1;
+  std::string path;
+  std::vector<MappedBuffer> buffers;
+  bool streaming = false;
+  bool copyMode = false;
+  std::atomic<uint64_t> delivered{0};
+  std::atomic<uint64_t> overflows{0};
+  std::atomic<uint64_t> requeueErrors{0};
+
+  // Opens and configures `path`; on failure everything is closed again. Locks `mutex`.
+  bool open(const std::string& path, const OpenRequest& request, OpenResult* result, Failure* failure);
+  // Queues every buffer JS does not hold (before STREAMON). Called with `mutex` held.
+  bool queueIdleLocked(Failure* failure);
+  // STREAMOFF; buffers not held by JS become Idle, frames in flight turn stale. With `mutex` held.
+  void streamOffLocked();
+  // QBUF buffer `index` if streaming (else it stays Idle). With `mutex` held.
+  void requeueLocked(uint32_t index);
+  // A dequeued buffer: held for JS (zero-copy, returns its generation) or copied out and requeued.
+  uint64_t takeLocked(uint32_t index);
+  // Dequeues one buffer; `revents` are the poll flags that woke the caller (POLLERR, POLLHUP).
+  // Safe without `mutex` for the ioctl; takes it to look at buffer ownership.
+  Dequeued dequeue(v4l2_buffer* buf, short revents, Failure* failure);
+  // Whether any buffer is with the driver. With `mutex` held.
+  bool anyQueuedLocked() const;
+  uint32_t heldLocked() const;
+  // Unmaps, frees the buffers and closes (no STREAMOFF needed: closing stops streaming).
+  void closeLocked();
+};
+
+}  // namespace syncap

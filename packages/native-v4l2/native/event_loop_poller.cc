@@ -1,0 +1,191 @@
+#include "event_loop_poller.h"
+
+#include <poll.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#if SYNCAP_HAVE_UV
+#include <uv.h>
+#endif
+
+namespace syncap {
+
+namespace {
+constexpr int kMaxEvents = 32;
+// Passes over the epoll set per wake-up: frames that became ready while earlier ones were
+// handed to JS are served in the same wake-up, without starving the rest of the loop.
+constexpr int kMaxPasses = 4;
+}  // namespace
+
+#if SYNCAP_HAVE_UV
+
+std::unique_ptr<Poller> Poller::create(napi_env env) {
+  std::unique_ptr<Poller> p(new Poller(env));
+  if (p->handle_ == nullptr) return nullptr;
+  return p;
+}
+
+Poller::Poller(napi_env env) : env_(env) {
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return;
+  epfd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epfd_ < 0) return;
+  auto* handle = new uv_poll_t;
+  if (uv_poll_init(loop, handle, epfd_) != 0) {
+    delete handle;
+    close(epfd_);
+    epfd_ = -1;
+    return;
+  }
+  handle->data = this;
+  handle_ = handle;
+  Napi::Env e(env);
+  Napi::HandleScope scope(e);
+  Napi::Object resource = Napi::Object::New(e);
+  resource_ = Napi::Persistent(resource);
+  napi_async_init(env, resource, Napi::String::New(e, "syncap-v4l2-frames"), &async_);
+}
+
+Poller::~Poller() { shutdown(); }
+
+void Poller::add(const std::shared_ptr<CameraCore>& core) {
+  core->paused = false;
+  if (core->polled || handle_ == nullptr || core->device->fd < 0) return;
+  uint64_t key = nextKey_++;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLPRI;
+  ev.data.u64 = key;
+  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, core->device->fd, &ev) != 0) return;
+  entries_.push_back({key, core});
+  core->polled = true;
+  if (!running_) {
+    uv_poll_start(static_cast<uv_poll_t*>(handle_), UV_READABLE, [](uv_poll_t* h, int, int) {
+      if (h->data) static_cast<Poller*>(h->data)->dispatch();
+    });
+    running_ = true;
+  }
+}
+
+void Poller::remove(CameraCore* core) {
+  if (!core->polled) return;
+  core->polled = false;
+  if (core->device->fd >= 0) epoll_ctl(epfd_, EPOLL_CTL_DEL, core->device->fd, nullptr);
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(), [core](const Entry& e) { return e.core.get() == core; }), entries_.end());
+  // Nothing to poll: let the event loop end if nothing else keeps it alive.
+  if (entries_.empty() && running_) {
+    uv_poll_stop(static_cast<uv_poll_t*>(handle_));
+    running_ = false;
+  }
+}
+
+void Poller::shutdown() {
+  for (auto& e : entries_) e.core->polled = false;
+  entries_.clear();
+  if (handle_ != nullptr) {
+    auto* h = static_cast<uv_poll_t*>(handle_);
+    h->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_poll_t*>(x); });
+    handle_ = nullptr;
+    running_ = false;
+  }
+  if (epfd_ >= 0) close(epfd_);
+  epfd_ = -1;
+  // The async context and resource are left to the environment: N-API calls that could run
+  // hooks are not safe during its teardown, the only time a poller goes away.
+  (void)resource_.SuppressDestruct();
+}
+
+void Poller::dispatch() {
+  // Node's teardown runs the loop once more before the addon's cleanup hook: no JS then.
+  if (!canCallIntoJs(env_)) return;
+  Napi::Env env(env_);
+  Napi::HandleScope scope(env);
+  napi_callback_scope cbScope = nullptr;
+  bool scoped = napi_open_callback_scope(env_, resource_.Value(), async_, &cbScope) == napi_ok;
+  epoll_event events[kMaxEvents];
+  for (int pass = 0; pass < kMaxPasses && epfd_ >= 0; pass++) {
+    int n = epoll_wait(epfd_, events, kMaxEvents, 0);
+    if (n <= 0) break;
+    for (int i = 0; i < n; i++) {
+      auto it = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.key == events[i].data.u64; });
+      if (it == entries_.end()) continue;  // removed by an earlier callback of this wake-up
+      std::shared_ptr<CameraCore> core = it->core;
+      bool armed = it->armed;
+      if (drain(env, core, events[i].events) && !armed) rearm(env, core);
+    }
+  }
+  if (scoped) napi_close_callback_scope(env_, cbScope);
+}
+
+void Poller::rearm(Napi::Env env, const std::shared_ptr<CameraCore>& core) {
+  for (int attempt = 0; attempt < 8 && core->polled; attempt++) {
+    auto it = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.core == core; });
+    if (it == entries_.end()) return;
+    int fd = core->device->fd;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLPRI;
+    ev.data.u64 = it->key;
+    epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return;
+    // Frames only arrive, never leave by themselves: not readable now means not readable
+    // during the ADD, so the driver's poll hooked epoll onto its wait queue.
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 0) == 0) {
+      it->armed = true;
+      return;
+    }
+    if (!drain(env, core, static_cast<uint32_t>(p.revents))) return;
+  }
+}
+
+bool Poller::drain(Napi::Env env, const std::shared_ptr<CameraCore>& core, uint32_t revents) {
+  Device& d = *core->device;
+  auto afterCall = [&] {
+    // A throwing callback is the application's bug: report it as Node reports any uncaught exception.
+    if (env.IsExceptionPending()) napi_fatal_exception(env, env.GetAndClearPendingException().Value());
+  };
+  // At most one round of the buffers per camera and pass: a fast device cannot starve the others.
+  for (size_t k = 0; k <= d.buffers.size() && core->polled; k++) {
+    v4l2_buffer buf;
+    Failure failure;
+    switch (d.dequeue(&buf, static_cast<short>(revents), &failure)) {
+      case Dequeued::Frame:
+        d.delivered++;
+        core->deliver(env, frameEvent(d, buf, core->session));
+        afterCall();
+        revents = 0;
+        break;
+      case Dequeued::Empty:
+        return core->polled;
+      case Dequeued::AllHeld:
+        // Every buffer is with JS: the device polls as an error until one comes back.
+        remove(core.get());
+        core->paused = true;
+        return false;
+      case Dequeued::Failed:
+        remove(core.get());
+        core->deliver(env, failureEvent(failure, core->session));
+        afterCall();
+        return false;
+    }
+  }
+  return false;
+}
+
+#else
+
+std::unique_ptr<Poller> Poller::create(napi_env) { return nullptr; }
+Poller::Poller(napi_env env) : env_(env) {}
+Poller::~Poller() = default;
+void Poller::add(const std::shared_ptr<CameraCore>&) {}
+void Poller::remove(CameraCore*) {}
+void Poller::shutdown() {}
+void Poller::dispatch() {}
+bool Poller::drain(Napi::Env, const std::shared_ptr<CameraCore>&, uint32_t) { return false; }
+void Poller::rearm(Napi::Env, const std::shared_ptr<CameraCore>&) {}
+
+#endif
+
+}  // namespace syncap

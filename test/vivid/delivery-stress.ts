@@ -1,0 +1,190 @@
+/**
+ * Delivery stress: the lifetimes the native addon must survive, run as a child process
+ * (under AddressSanitizer in CI) by delivery-stress.test.ts inside the vivid VM.
+ *
+ *   tsx test/vivid/delivery-stress.ts <scenario> [iterations]
+ *
+ * Scenarios: `cycles` (open/start/stop/close on every device with forced GC, both
+ * deliveries, with the awkward orders: close inside a frame listener, release after close,
+ * stop before the start instant, cameras dropped without close), `workers` (cameras opened
+ * in worker threads that are terminated while streaming, while the main thread streams on),
+ * and `exit` (process.exit while streaming: the exit hooks stop threads and close devices).
+ * Prints one JSON line and exits 0.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Frame } from '@syncap/core';
+import { listDevices, monotonicNowNs, V4l2Camera } from '@syncap/native-v4l2';
+
+type Delivery = 'event-loop' | 'thread';
+const FMT = { width: 320, height: 180, pixelFormat: 'YUYV', fps: 30 } as const;
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+
+function vivid(): string[] {
+  return listDevices()
+    .filter((d) => d.driver === 'vivid' && d.canCapture)
+    .map((d) => d.path)
+    .slice(0, 4);
+}
+
+/** Resolves after `count` frames (released unless `keep`), or rejects after `timeoutMs`. */
+function frames(camera: V4l2Camera, count: number, keep = false, timeoutMs = 20_000): Promise<Frame[]> {
+  return new Promise((resolve, reject) => {
+    const got: Frame[] = [];
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`${camera.id}: ${got.length}/${count} frames in ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = camera.onFrame((f) => {
+      got.push(f);
+      if (!keep) f.data?.release();
+      if (got.length === count) {
+        clearTimeout(timer);
+        off();
+        resolve(got);
+      }
+    });
+  });
+}
+
+async function cycles(iterations: number): Promise<Record<string, number>> {
+  const paths = vivid();
+  let frameCount = 0;
+  for (let i = 0; i < iterations; i++) {
+    const delivery: Delivery = i % 2 === 0 ? 'event-loop' : 'thread';
+    const cams = paths.map((p, k) => new V4l2Camera(p, { ...FMT, id: `c${k}`, buffers: 4, delivery }));
+    for (const c of cams) await c.open();
+    const variant = i % 5;
+    if (variant === 0) {
+      // A start instant far ahead, stopped before it comes.
+      const atNs = monotonicNowNs() + 2_000_000_000n;
+      const started = cams.map((c) => c.start({ atNs }).catch(() => undefined));
+      for (const c of cams) await c.stop();
+      await Promise.all(started);
+    } else {
+      await Promise.all(cams.map((c) => c.start()));
+      const kept = await Promise.all(cams.map((c) => frames(c, 3, variant === 1)));
+      frameCount += kept.flat().length;
+      if (variant === 2) {
+        // Closed from inside a frame listener.
+        await Promise.all(
+          cams.map(
+            (c) =>
+              new Promise<void>((resolve) => {
+                const off = c.onFrame((f) => {
+                  off();
+                  f.data?.release();
+                  void c.close().then(resolve);
+                });
+              }),
+          ),
+        );
+      }
+      if (variant === 3) {
+        // Stop, start again at once, stop.
+        for (const c of cams) await c.stop();
+        await Promise.all(cams.map((c) => c.start()));
+        frameCount += (await Promise.all(cams.map((c) => frames(c, 2)))).flat().length;
+      }
+      for (const c of cams) await c.stop();
+      if (variant === 1) {
+        // Frames held across stop and close, released after close: nothing to requeue, nothing read.
+        const views = kept.flat().map((f) => f.data!.bytes);
+        for (const c of cams) await c.close();
+        for (const f of kept.flat()) f.data?.release();
+        if (views.some((v) => v.byteLength !== 0)) throw new Error('a frame held across close still reads bytes');
+      }
+    }
+    if (variant === 4) {
+      // Closed with frames still held, the frames then dropped unreleased: their finalizers run after close.
+      const held = await Promise.all(cams.map((c) => c.start().then(() => frames(c, 2, true))));
+      frameCount += held.flat().length;
+    }
+    for (const c of cams) await c.close();
+    gc();
+  }
+  gc();
+  return { iterations, frames: frameCount };
+}
+
+/**
+ * A worker streaming from one device until terminated; it tells the parent after 3 frames and,
+ * when asked, ends itself (process.exit in a worker tears its environment down too). Plain JS
+ * over the built package: workers do not inherit tsx's loader.
+ */
+const WORKER = `
+const { workerData, parentPort } = require('node:worker_threads');
+import('@syncap/native-v4l2').then(async ({ V4l2Camera }) => {
+  const cam = new V4l2Camera(workerData.path, { ...workerData.format, id: 'w', buffers: 4, delivery: workerData.delivery });
+  await cam.open();
+  let n = 0;
+  cam.onFrame((f) => {
+    f.data.release();
+    if (++n === 3) parentPort.postMessage('streaming');
+  });
+  await cam.start();
+  if (workerData.selfExit) setTimeout(() => process.exit(0), 50 + Math.random() * 100);
+});
+`;
+
+async function workers(iterations: number): Promise<Record<string, number>> {
+  const paths = vivid();
+  // The main thread streams throughout: terminating a worker must leave its cameras alone.
+  const main = new V4l2Camera(paths[0]!, { ...FMT, id: 'main', buffers: 4, delivery: 'event-loop' });
+  await main.open();
+  let mainFrames = 0;
+  main.onFrame((f) => {
+    f.data?.release();
+    mainFrames++;
+  });
+  await main.start();
+  for (let i = 0; i < iterations; i++) {
+    const delivery: Delivery = i % 2 === 0 ? 'event-loop' : 'thread';
+    const ws = paths.slice(1).map((path) => new Worker(WORKER, { eval: true, workerData: { path, delivery, format: FMT, selfExit: i % 4 >= 2 } }));
+    await Promise.all(
+      ws.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            w.once('message', () => resolve());
+            w.once('exit', () => resolve());
+            w.once('error', reject);
+          }),
+      ),
+    );
+    await Promise.all(ws.map((w) => w.terminate()));
+    gc();
+    const before = mainFrames;
+    await frames(main, 3);
+    if (mainFrames <= before) throw new Error('the main thread camera stopped when a worker was terminated');
+  }
+  await main.close();
+  return { iterations, mainFrames };
+}
+
+async function streamingCameras(): Promise<V4l2Camera[]> {
+  const cams = vivid().map((p, k) => new V4l2Camera(p, { ...FMT, id: `x${k}`, buffers: 4, delivery: k % 2 === 0 ? 'event-loop' : 'thread' }));
+  for (const c of cams) await c.open();
+  await Promise.all(cams.map((c) => c.start()));
+  await Promise.all(cams.map((c) => frames(c, 2)));
+  for (const c of cams) c.onFrame((f) => f.data?.release());
+  return cams;
+}
+
+{
+  const [scenario = 'cycles', count = '20'] = process.argv.slice(2);
+  const n = Number(count);
+  switch (scenario) {
+    case 'cycles':
+      process.stdout.write(`${JSON.stringify({ scenario, ...(await cycles(n)) })}\n`);
+      break;
+    case 'workers':
+      process.stdout.write(`${JSON.stringify({ scenario, ...(await workers(n)) })}\n`);
+      break;
+    case 'exit':
+      await streamingCameras();
+      process.stdout.write(`${JSON.stringify({ scenario })}\n`);
+      process.exit(0);
+      break;
+    default:
+      throw new Error(`unknown scenario ${scenario}`);
+  }
+}
