@@ -14,19 +14,15 @@
 import { type Frame, seqForwardDistance } from '@syncap/core';
 import { listDevices, startAll, V4l2Camera, type V4l2Frame } from '@syncap/native-v4l2';
 import { build } from 'hdr-histogram-js';
+import { numberFlag } from './bench-flags.js';
 import { type CaptureSpec, measurePeer, peerAvailable } from './capture-peers.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1]! : fallback;
-};
-const cameraCount = Number(arg('--cameras', '4'));
-const width = Number(arg('--width', '640'));
-const height = Number(arg('--height', '360'));
-const fps = Number(arg('--fps', '30'));
-const seconds = Number(arg('--seconds', '20'));
-const warmupSeconds = Number(arg('--warmup', '3'));
+const cameraCount = numberFlag('--cameras', 4);
+const width = numberFlag('--width', 640);
+const height = numberFlag('--height', 360);
+const fps = numberFlag('--fps', 30);
+const seconds = numberFlag('--seconds', 20);
+const warmupSeconds = numberFlag('--warmup', 3);
 const PEERS = ['v4l2-ctl', 'gstreamer', 'ffmpeg', 'opencv'] as const;
 
 /** vivid's main instances (not the spares vivid-setup.sh adds), or any capture devices elsewhere. */

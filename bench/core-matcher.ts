@@ -13,16 +13,12 @@
  */
 import { createPolicy, type Frame, type PolicyConfig, timingFrame } from '@syncap/core';
 import { SeededRandom, simulateRig } from '@syncap/sim';
+import { hasFlag, numberFlag } from './bench-flags.js';
 import { rosPeerUnavailable, runRosPeer } from './ros-peer.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const targetFrames = flag('--frames', 400_000);
-const repeats = flag('--repeats', 5);
-const withRos = !args.includes('--no-ros');
+const targetFrames = numberFlag('--frames', 400_000);
+const repeats = numberFlag('--repeats', 5);
+const withRos = !hasFlag('--no-ros');
 const FPS = 60;
 
 /** Free-running cameras: 50 µs jitter, 1% drops, ±20 ppm, frames in arrival order. */

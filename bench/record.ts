@@ -23,15 +23,11 @@ import { RealtimePacer } from '@syncap/harness';
 import { encodeJpegSync } from '@syncap/jpeg';
 import { Ros2Recorder } from '@syncap/record';
 import { SeededRandom, SimCamera, SimScheduler } from '@syncap/sim';
+import { numberFlag, stringFlag } from './bench-flags.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1]! : fallback;
-};
-const seconds = Number(flag('--seconds', '5'));
-const root = flag('--dir', tmpdir());
-const rigs = flag('--rigs', '1x1280x720:YUYV,4x1280x720:YUYV,8x1280x720:YUYV,2x1920x1080:YUYV,4x1920x1080:YUYV,8x1280x720:MJPG,4x1920x1080:MJPG')
+const seconds = numberFlag('--seconds', 5);
+const root = stringFlag('--dir', tmpdir());
+const rigs = stringFlag('--rigs', '1x1280x720:YUYV,4x1280x720:YUYV,8x1280x720:YUYV,2x1920x1080:YUYV,4x1920x1080:YUYV,8x1280x720:MJPG,4x1920x1080:MJPG')
   .split(',')
   .map((r) => {
     const m = /^(\d+)x(\d+)x(\d+):(YUYV|MJPG)$/.exec(r);

@@ -20,16 +20,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
+import { numberFlag, stringFlag } from './bench-flags.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const connections = arg('--connections', 5000);
-const fdLimit = arg('--fd-limit', 300);
-const baselineIndex = args.indexOf('--baseline');
-const baseline = baselineIndex >= 0 ? args[baselineIndex + 1] : undefined;
+const connections = numberFlag('--connections', 5000);
+const fdLimit = numberFlag('--fd-limit', 300);
+const baseline = stringFlag('--baseline');
 const THIS_TREE = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -10,16 +10,12 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
+import { numberFlag } from './bench-flags.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const nodes = arg('--nodes', 100);
-const cameras = arg('--cameras', 10);
-const fps = arg('--fps', 60);
-const seconds = arg('--seconds', 10);
+const nodes = numberFlag('--nodes', 100);
+const cameras = numberFlag('--cameras', 10);
+const fps = numberFlag('--fps', 60);
+const seconds = numberFlag('--seconds', 10);
 const periodNs = 1e9 / fps;
 
 interface Stats {
