@@ -6,6 +6,30 @@ import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { NODE_BIN, SERVER_BIN, startProcess, stop, waitFor } from '../support/processes.js';
 
+interface LiveImage {
+  readonly width: number;
+  readonly height: number;
+  readonly encoding: string;
+  readonly data: Uint8Array;
+}
+
+/** A Foxglove client on `url` that subscribes to `topic` and decodes its images (CDR, from the advertised schema). */
+function watchImages(url: string, topic: string, onImage: (image: LiveImage) => void): { client: FoxgloveClient; topics: string[] } {
+  const client = new FoxgloveClient({ ws: new WebSocket(url, [FoxgloveClient.SUPPORTED_SUBPROTOCOL]) as never });
+  const topics: string[] = [];
+  const subscribed = new Map<number, Channel>();
+  client.on('advertise', (channels: Channel[]) => {
+    topics.push(...channels.map((c) => c.topic));
+    const cam = channels.find((c) => c.topic === topic);
+    if (cam) subscribed.set(client.subscribe(cam.id), cam);
+  });
+  client.on('message', (m: MessageData) => {
+    const channel = subscribed.get(m.subscriptionId)!;
+    onImage(new MessageReader(parse(channel.schema, { ros2: true })).readMessage<LiveImage>(m.data));
+  });
+  return { client, topics };
+}
+
 describe('live view in Foxglove', () => {
   it('capture --foxglove-port serves the recording topics: a Foxglove client decodes live images of the running cameras', async () => {
     const p = startProcess(NODE_BIN, [
@@ -21,20 +45,8 @@ describe('live view in Foxglove', () => {
     ]);
     try {
       const url = await waitFor(() => p.stdout.map((l) => /"foxglove":"([^"]+)"/.exec(l)?.[1]).find(Boolean), 20_000, 'the Foxglove URL');
-      const client = new FoxgloveClient({ ws: new WebSocket(url, [FoxgloveClient.SUPPORTED_SUBPROTOCOL]) as never });
       const seqs: number[] = [];
-      const topics: string[] = [];
-      const subscribed = new Map<number, Channel>();
-      client.on('advertise', (channels: Channel[]) => {
-        topics.push(...channels.map((c) => c.topic));
-        const cam = channels.find((c) => c.topic === '/cam1/image_raw');
-        if (cam) subscribed.set(client.subscribe(cam.id), cam);
-      });
-      client.on('message', (m: MessageData) => {
-        const channel = subscribed.get(m.subscriptionId)!;
-        const image = new MessageReader(parse(channel.schema, { ros2: true })).readMessage<{ width: number; height: number; data: Uint8Array }>(m.data);
-        seqs.push(readPatternStamp(image.data, image.width, image.height, 2)!.seq);
-      });
+      const { client, topics } = watchImages(url, '/cam1/image_raw', (image) => seqs.push(readPatternStamp(image.data, image.width, image.height, 2)!.seq));
       await waitFor(() => (seqs.length >= 5 ? true : undefined), 20_000, 'five live images');
       expect(topics).toEqual(expect.arrayContaining(['/cam0/image_raw', '/cam1/image_raw', '/syncap/frame_groups', '/syncap/clock_samples']));
       // Live images of a running camera: their seq moves forward.
@@ -67,23 +79,8 @@ describe('live view in Foxglove', () => {
         '40',
       ]);
       const url = await waitFor(() => node!.stdout.map((l) => /"foxglove":"([^"]+)"/.exec(l)?.[1]).find(Boolean), 20_000, 'the Foxglove URL');
-      const client = new FoxgloveClient({ ws: new WebSocket(url, [FoxgloveClient.SUPPORTED_SUBPROTOCOL]) as never });
       const images: Array<{ width: number; height: number; encoding: string; exposureNs: bigint }> = [];
-      const topics: string[] = [];
-      const subscribed = new Map<number, Channel>();
-      client.on('advertise', (channels: Channel[]) => {
-        topics.push(...channels.map((c) => c.topic));
-        const cam = channels.find((c) => c.topic === '/cam0/image_raw');
-        if (cam) subscribed.set(client.subscribe(cam.id), cam);
-      });
-      client.on('message', (m: MessageData) => {
-        const channel = subscribed.get(m.subscriptionId)!;
-        const image = new MessageReader(parse(channel.schema, { ros2: true })).readMessage<{
-          width: number;
-          height: number;
-          encoding: string;
-          data: Uint8Array;
-        }>(m.data);
+      const { client, topics } = watchImages(url, '/cam0/image_raw', (image) => {
         const { exposureNs } = readPatternStamp(image.data, image.width, image.height, 2)!;
         images.push({ width: image.width, height: image.height, encoding: image.encoding, exposureNs });
       });
