@@ -15,7 +15,7 @@ export {
   positiveNumber,
   probability,
 } from './cli/flag-parsers.js';
-export { addRigFlags, type RigFlag, rigSpecFromFlags } from './cli/rig-flags.js';
+export { addRigFlags, MULTI_HOST_RIG_FLAGS, type RigFlag, rigSpecFromFlags } from './cli/rig-flags.js';
 export { runProgram } from './cli/run-program.js';
 export { RealtimePacer } from './realtime-pacer.js';
 export { RealtimeSimNodes, type RealtimeSimNodesOptions } from './realtime-rig.js';

@@ -1,21 +1,7 @@
-import { addRigFlags, positiveNumber, type RigFlag, rigSpecFromFlags, runRigSimulation } from '@syncap/harness';
+import { addRigFlags, MULTI_HOST_RIG_FLAGS, positiveNumber, type RigFlag, rigSpecFromFlags, runRigSimulation } from '@syncap/harness';
 import { Command } from 'commander';
 
-const RIG_FLAGS: readonly RigFlag[] = [
-  'hosts',
-  'cameras',
-  'fps',
-  'seed',
-  'ptpNoiseNs',
-  'ppm',
-  'timestamping',
-  'jitterNs',
-  'dropRate',
-  'netLoss',
-  'phaseToleranceNs',
-  'phaseLock',
-  'mixedExposure',
-];
+const RIG_FLAGS: readonly RigFlag[] = [...MULTI_HOST_RIG_FLAGS, 'timestamping', 'netLoss', 'mixedExposure'];
 
 /** `syncap-node sim`: the whole rig on virtual time, with ground-truth skew next to the floor PTP noise implies. */
 export function simCommand(): Command {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   addRigFlags,
   formatRigPixels,
+  MULTI_HOST_RIG_FLAGS,
   nonNegativeInt,
   nonNegativeNumber,
   positiveNumber,
@@ -15,19 +16,7 @@ import { Command, Option } from 'commander';
 import { createLogger } from '../logger.js';
 import { type ServerApp, startServerApp } from '../server-app.js';
 
-const RIG_FLAGS: readonly RigFlag[] = [
-  'hosts',
-  'cameras',
-  'fps',
-  'seed',
-  'ptpNoiseNs',
-  'ppm',
-  'jitterNs',
-  'dropRate',
-  'phaseToleranceNs',
-  'phaseLock',
-  'pixels',
-];
+const RIG_FLAGS: readonly RigFlag[] = [...MULTI_HOST_RIG_FLAGS, 'pixels'];
 /** The demo's cameras have images, small and raw so that the demo stays light (the dashboard shows them moving). */
 const DEMO_PIXELS: RigPixels = { width: 320, height: 180, pixelFormat: 'YUYV' };
 

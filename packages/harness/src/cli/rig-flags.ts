@@ -5,6 +5,20 @@ import { nonNegativeInt, positiveInt, positiveNumber, probability } from './flag
 /** The rig-spec keys a command can take as flags. */
 export type RigFlag = Exclude<keyof RigSpec, 'startLatencyNs'>;
 
+/** The flags that shape every simulated rig of several hosts (demo, sim); commands add their own. */
+export const MULTI_HOST_RIG_FLAGS: readonly RigFlag[] = [
+  'hosts',
+  'cameras',
+  'fps',
+  'seed',
+  'ptpNoiseNs',
+  'ppm',
+  'jitterNs',
+  'dropRate',
+  'phaseToleranceNs',
+  'phaseLock',
+];
+
 interface FlagDefinition {
   readonly option: (defaultValue: unknown) => Option;
 }
