@@ -92,9 +92,21 @@ describe('epsilon (ROS 2 ApproximateEpsilonTime)', () => {
       expect(g.complete).toBe(true);
       expect(g.spanNs).toBeLessThanOrEqual(rig.epsilonNs);
     }
+    // Jitter can stamp a frame before its camera's previous one: such a frame, and only such a
+    // frame, may be discarded as out of order; every other discard is stale or overflow.
+    const lastByCamera = new Map<string, bigint>();
+    const backwards = new Set<Frame>();
+    for (const f of run.frames) {
+      const last = lastByCamera.get(f.cameraId);
+      if (last !== undefined && f.rigTimeNs <= last) backwards.add(f);
+      else lastByCamera.set(f.cameraId, f.rigTimeNs);
+    }
     const counts: Partial<Record<DiscardReason, number>> = {};
-    for (const r of result.discarded.values()) counts[r] = (counts[r] ?? 0) + 1;
-    expect(Object.keys(counts).every((r) => r === 'stale' || r === 'overflow')).toBe(true);
+    for (const [f, r] of result.discarded) {
+      counts[r] = (counts[r] ?? 0) + 1;
+      if (r === 'out-of-order') expect(backwards.has(f), `${f.cameraId}#${f.seq} discarded as out of order`).toBe(true);
+    }
+    expect(Object.keys(counts).every((r) => r === 'stale' || r === 'overflow' || r === 'out-of-order')).toBe(true);
     if (flush) expect(result.policy.pendingFrames).toBe(0);
   });
 
