@@ -108,7 +108,9 @@ describe('syncap-node capture', () => {
     expect((await runNodeCli(['capture', '--config', join(dir, 'none.yaml')])).stderr).toMatch(/cannot read rig config .*no such file/);
     expect((await runNodeCli(['capture'])).stderr).toMatch(/give exactly one of --config/);
     expect((await runNodeCli(['capture', '--simulate', '2', '--frames', '0'])).stderr).toMatch(/--frames must be at least 1/);
-    expect((await runNodeCli(['capture', '--camera', 'video0'])).stderr).toMatch(/is not \/dev\/videoN\[:WxH@fps\[:FOURCC\]\]/);
+    expect((await runNodeCli(['capture', '--camera', 'video0'])).stderr).toMatch(
+      /is not DEVICE\[:WxH\[@fps\]\[:FOURCC\]\] where DEVICE is \/dev\/videoN or a \/dev\/v4l\/by-id\/… or \/dev\/v4l\/by-path\/… name/,
+    );
   }, 60_000);
 
   it('the shipped example config validates', async () => {
