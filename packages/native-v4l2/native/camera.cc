@@ -50,16 +50,18 @@ Camera::~Camera() {
   // Collected (never while streaming: the callbacks are strong then) or finalized at teardown,
   // after the cleanup hook already shut this camera down.
   if (addon_) addon_->cameras.erase(this);
-  if (core_) shutdown(addon_ == nullptr);
+  if (core_) shutdown(addon_ == nullptr, /*detachViews=*/false);
 }
 
-void Camera::shutdown(bool teardown) {
+void Camera::shutdown(bool teardown, bool detachViews) {
   if (teardown) {
     addon_ = nullptr;
     core_->addon = nullptr;
   }
   stopCapture(teardown);
-  if (!teardown) core_->detachAll();
+  // From the destructor (a finalizer) no view can be alive: every frame holds its camera. JS
+  // values are not touched there.
+  if (!teardown && detachViews) core_->detachAll();
   {
     std::lock_guard<std::mutex> lock(core_->device->mutex);
     core_->device->closeLocked();

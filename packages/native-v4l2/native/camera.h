@@ -21,7 +21,7 @@ class Camera : public Napi::ObjectWrap<Camera> {
   ~Camera() override;
   // Stops capture and closes the device. `teardown`: the environment is going away (its
   // cleanup hook): no JS can run, and the camera forgets the environment.
-  void shutdown(bool teardown);
+  void shutdown(bool teardown, bool detachViews = true);
 
  private:
   Napi::Value Open(const Napi::CallbackInfo& info);
