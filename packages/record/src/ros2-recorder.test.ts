@@ -198,6 +198,32 @@ describe('Ros2Recorder: ROS 2 bags, zero-copy', () => {
     expect((images[0]!.value as unknown as Image).data.byteLength).toBe(320 * 180 * 2);
   });
 
+  it('a copied frame is a copy even when its bytes are a Node Buffer (as V4L2 frames are): the driver may take the buffer back at once', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'syncap-rec-')), 'bag');
+    const recorder = await Ros2Recorder.create({ dir, cameras: [{ id: 'cam0', width: 64, height: 32, pixelFormat: 'GREY', buffers: 8 }] });
+    const pixels = Buffer.alloc(64 * 32, 7);
+    // A small frame is copied and released at once; release detaches its buffer, as V4L2's does.
+    const data = { bytes: pixels as Uint8Array, release: () => structuredClone(pixels.buffer, { transfer: [pixels.buffer as ArrayBuffer] }) };
+    const frame = { cameraId: 'cam0', seq: 0, rigTimeNs: 1_700_000_000_000_000_000n, deviceTimeNs: 1n, flags: 0, data } as unknown as Frame;
+    const group = {
+      id: 0,
+      timeNs: frame.rigTimeNs,
+      spanNs: 0,
+      complete: true,
+      frames: new Map([['cam0', frame]]),
+      missing: [],
+      release: () => data.release(),
+    } as unknown as FrameGroup;
+    recorder.recordGroup(group);
+    expect(pixels.byteLength).toBe(0);
+    await recorder.close();
+    const images = (await messages(join(dir, 'bag_0.mcap'))).messages.filter((m) => m.topic === '/cam0/image_raw');
+    expect(images).toHaveLength(1);
+    const bytes = (images[0]!.value as unknown as Image).data;
+    expect(bytes.byteLength).toBe(64 * 32);
+    expect(bytes.every((b) => b === 7)).toBe(true);
+  });
+
   it('refuses to write into a directory that is not empty, naming it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'syncap-rec-'));
     await Ros2Recorder.create({ dir: join(dir, 'a'), cameras: [{ id: 'c', width: 2, height: 2, pixelFormat: 'GREY' }] }).then((r) => r.close());

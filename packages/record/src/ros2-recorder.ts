@@ -276,7 +276,8 @@ export class Ros2Recorder {
       // camera already has half its driver buffers waiting (a copy costs less than a lost frame).
       // Either way the buffer goes back to its driver at once.
       if (bytes.byteLength >= COPY_BELOW_BYTES) this.counts.framesCopied++;
-      const copy = bytes.slice();
+      // A copy, whatever the view's class: Buffer.prototype.slice (V4L2 frames are Buffers) shares memory.
+      const copy = Uint8Array.prototype.slice.call(bytes);
       data.release();
       this.pushImage(frame, channel, copy, undefined);
       if (bytes.byteLength >= COPY_BELOW_BYTES) this.pendingLarge = true;
