@@ -306,9 +306,10 @@ export class Ros2Recorder {
 
   private push(m: Omit<ChunkMessage, 'sequence'>, type: Ros2TypeName, topic: string): void {
     if (this.failure) return;
-    const message = { ...m, sequence: this.sequence++, partLengths: m.parts.map((p) => p.byteLength) };
-    this.pending.push(message);
-    this.pendingBytes += message.parts.reduce((n, p) => n + p.byteLength, 0);
+    // Measured once, here, when the prefix that states the length has just been made.
+    const partLengths = m.parts.map((p) => p.byteLength);
+    this.pending.push({ ...m, sequence: this.sequence++, partLengths });
+    for (const length of partLengths) this.pendingBytes += length;
     this.pendingFirstNs ??= m.logTime;
     const t = this.topicCounts.get(topic) ?? { type, count: 0 };
     t.count++;
