@@ -102,11 +102,13 @@ describe.runIf(reason === null)('the dashboard in a real browser', () => {
         const meanDiff = t.luma.reduce((sum, v, i) => sum + Math.abs(v - before.luma[i]!), 0) / t.luma.length;
         expect(meanDiff).toBeGreaterThan(1);
       }
-      // A node whose cameras have no pixels (timing only) gets a placeholder, not a broken image.
+      // A node whose cameras have no pixels (timing only) gets a placeholder saying so, not a broken image.
       const [, server, token] = /^nodes join with: syncap-node join (\S+) --token (\S+)$/.exec(demo.stdout.find((l) => l.startsWith('nodes join with: '))!)!;
       timingOnly = startProcess(NODE_BIN, ['join', server!, '--token', token!, '--node-id', 'timing', '--simulate', '1', '--duration-s', '60']);
       await page.waitForFunction(
-        () => document.querySelector('#cameras figure[data-camera="timing/cam0"] .placeholder')?.textContent === 'no image',
+        () =>
+          document.querySelector('#cameras figure[data-camera="timing/cam0"] .placeholder')?.textContent ===
+          'no preview: a simulated camera without pixels (timing only)',
         undefined,
         {
           timeout: 30_000,

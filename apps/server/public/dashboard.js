@@ -134,9 +134,9 @@
         wanted.push(tile.figure);
         tile.figure.dataset.state = n.state;
         const thumbnail = thumbnails[id];
-        // A camera without pixels (timing only), or whose first thumbnail has not come yet.
+        // A camera that sends none (the node says why: H264, timing only), or whose first has not come yet.
         if (thumbnail) showThumbnail(tile, n.nodeId, c.id, thumbnail);
-        else showPlaceholder(tile, 'no image');
+        else showPlaceholder(tile, c.noPreview ? `no preview: ${c.noPreview}` : 'no image yet');
         const fps = cameraFps[id];
         tile.caption.textContent = `${id} · ${fps == null ? '–' : fps.toFixed(1)} fps · ${n.drops[c.id] ?? 0} drops`;
       }

@@ -16,6 +16,7 @@ export { OffsetEstimator, type OffsetSample, offsetFromTimestamps } from './ntp-
 // The protocol
 export {
   type AdjustCommand,
+  type CameraAnnounce,
   CloseCodes,
   clip,
   decodeMessage,

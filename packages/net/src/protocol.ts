@@ -11,7 +11,7 @@ export const PROTOCOL_VERSION = 1;
 /** Largest message either side accepts, bytes. Bigger ones are rejected and the connection closed. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 /**
- * Largest hello, bytes (256 cameras with the longest ids fit in a third of it): a peer that
+ * Largest hello, bytes (256 cameras with the longest ids and notes take 46 KiB of it): a peer that
  * has not authenticated cannot make the server parse a megabyte.
  */
 export const MAX_HELLO_BYTES = 64 * 1024;
@@ -38,7 +38,18 @@ const id = z
   .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
 const duration = z.number().finite();
 
-export const cameraAnnounceSchema = z.object({ id, fps: z.number().positive().max(MAX_CAMERA_FPS) }).strict();
+/** Longest `noPreview` note of a camera, characters. */
+export const MAX_NO_PREVIEW_CHARS = 64;
+
+export const cameraAnnounceSchema = z
+  .object({
+    id,
+    fps: z.number().positive().max(MAX_CAMERA_FPS),
+    /** Why this camera sends no thumbnails (an H264 camera, timing only, thumbnails off), for the dashboard. */
+    noPreview: z.string().min(1).max(MAX_NO_PREVIEW_CHARS).optional(),
+  })
+  .strict();
+export type CameraAnnounce = z.infer<typeof cameraAnnounceSchema>;
 
 export const ptpStateSchema = z.enum(['absent', 'listening', 'uncalibrated', 'slave', 'master', 'faulty', 'unknown']);
 export type PtpState = z.infer<typeof ptpStateSchema>;

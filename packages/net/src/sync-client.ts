@@ -16,10 +16,12 @@ import type { Connector, MessageConnection } from './message-connection.js';
 import { OffsetEstimator, offsetFromTimestamps } from './ntp-offset.js';
 import {
   type AdjustCommand,
+  type CameraAnnounce,
   decodeMessage,
   encodeMessage,
   type GroupReport,
   MAX_GROUPS_PER_BATCH,
+  MAX_NO_PREVIEW_CHARS,
   type NodeMessage,
   PROTOCOL_VERSION,
   type PtpState,
@@ -39,7 +41,7 @@ export interface SyncClientOptions {
   readonly connect: Connector;
   readonly nodeId: string;
   readonly token: string;
-  readonly cameras: readonly { id: string; fps: number }[];
+  readonly cameras: readonly CameraAnnounce[];
   /** The node's rig timebase (PTP-disciplined), for the channel offset check. */
   readonly clock: Clock;
   /** Timers for batching, heartbeats and reconnects (the host's, or virtual ones). */
@@ -116,6 +118,7 @@ export class SyncClient {
   private connects = 0;
   private lastPtp: NodeMessage | undefined;
   private lastPhaseLock: NodeMessage | undefined;
+  private readonly noPreview = new Map<string, string>();
   /** This client's session: report ids restart with it. */
   private readonly session: string;
 
@@ -178,6 +181,15 @@ export class SyncClient {
   reportPhaseLock(status: { enabled: boolean; locked: number }): void {
     this.lastPhaseLock = { type: 'phase-lock', enabled: status.enabled, locked: status.locked, cameras: this.options.cameras.length };
     this.sendNow(this.lastPhaseLock);
+  }
+
+  /**
+   * Why these cameras send no thumbnails (an H264 camera, timing only), for the dashboard to
+   * say instead of showing an empty tile. Goes out with the next hello: call it before start().
+   */
+  setNoPreview(notes: Readonly<Record<string, string>>): void {
+    this.noPreview.clear();
+    for (const [id, note] of Object.entries(notes)) this.noPreview.set(id, note.slice(0, MAX_NO_PREVIEW_CHARS));
   }
 
   /** Whether a thumbnail could be sent now (see ThumbnailRoom). */
@@ -270,7 +282,7 @@ export class SyncClient {
       v: PROTOCOL_VERSION,
       nodeId: this.options.nodeId,
       token: this.options.token,
-      cameras: [...this.options.cameras],
+      cameras: this.options.cameras.map((c) => (this.noPreview.has(c.id) ? { ...c, noPreview: this.noPreview.get(c.id) } : c)),
       capabilities: ['phase-lock', 'ntp-check'],
       session: this.session,
     });

@@ -175,6 +175,7 @@ export class SyncNode {
       this.running = false;
       throw error;
     }
+    this.options.client?.setNoPreview(this.noPreviewNotes());
     this.options.client?.start();
     void this.consume();
     this.scheduleSampling();
@@ -187,6 +188,19 @@ export class SyncNode {
     // Nothing more to wait for: the groups held for their instant go out now.
     void this.delivery.flush();
     this.options.client?.stop();
+  }
+
+  /** Why each camera that sends no thumbnails has none (its format is known once it is open), for the dashboard. */
+  private noPreviewNotes(): Record<string, string> {
+    const thumbnailer = this.thumbnails ? this.options.thumbnails?.thumbnailer : undefined;
+    const notes: Record<string, string> = {};
+    for (const [id, device] of this.devices) {
+      const format = device.info?.pixelFormat;
+      if (!thumbnailer) notes[id] = 'thumbnails are off on this node';
+      else if (format === undefined || thumbnailer.supports(format)) continue;
+      else notes[id] = format === 'SIM' ? 'a simulated camera without pixels (timing only)' : `${format} frames are not decoded for previews`;
+    }
+    return notes;
   }
 
   private rigNow(): bigint {

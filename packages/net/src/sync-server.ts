@@ -27,6 +27,7 @@ import { LogBudget } from './log-budget.js';
 import type { MessageConnection } from './message-connection.js';
 import {
   type AdjustCommand,
+  type CameraAnnounce,
   CloseCodes,
   clip,
   decodeMessage,
@@ -111,7 +112,7 @@ export interface NodeStatus {
   readonly state: 'connected' | 'reconnecting' | 'departed';
   readonly connected: boolean;
   readonly remote: string;
-  readonly cameras: readonly { id: string; fps: number }[];
+  readonly cameras: readonly CameraAnnounce[];
   readonly groupsReceived: number;
   readonly backlogDropped: number;
   readonly drops: Readonly<Record<string, number>>;
@@ -166,7 +167,7 @@ interface NodeState {
   state: 'connected' | 'reconnecting';
   connection: MessageConnection | undefined;
   remote: string;
-  cameras: { id: string; fps: number }[];
+  cameras: CameraAnnounce[];
   /** The announced camera ids (checked on every report; changes only with a new hello). */
   cameraIds: Set<string>;
   periodNs: number;
