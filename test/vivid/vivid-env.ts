@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import type { Frame } from '@syncap/core';
 import { isAddonAvailable, listDevices, type V4l2Camera } from '@syncap/native-v4l2';
@@ -92,5 +93,48 @@ export function waitFor(camera: V4l2Camera, predicate: () => boolean, timeoutMs 
         resolve();
       }
     });
+  });
+}
+
+/** ffmpeg encoding a test pattern to MJPG into a v4l2loopback node, in real time. */
+export function feedMjpeg(device: string): ChildProcess {
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-re',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=320x240:rate=15',
+    '-vcodec',
+    'mjpeg',
+    '-q:v',
+    '5',
+    '-f',
+    'v4l2',
+    device,
+  ];
+  const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  child.on('error', () => undefined);
+  return child;
+}
+
+/** Resolves once `predicate` holds (checked every 100 ms), rejects after `timeoutMs`. */
+export function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const start = Date.now();
+    const check = () => {
+      let ok = false;
+      try {
+        ok = predicate();
+      } catch {
+        ok = false;
+      }
+      if (ok) return resolve();
+      if (Date.now() - start > timeoutMs) return reject(new Error(`${what} within ${timeoutMs} ms`));
+      setTimeout(check, 100);
+    };
+    check();
   });
 }

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -17,7 +16,18 @@ import {
 } from '@syncap/native-v4l2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeDeliveryStress } from './delivery-stress-suite.js';
-import { collectFrames, LOOPBACK_PATHS, loopbackUnavailableReason, spareVividPaths, vividPaths, vividUnavailableReason, waitFor } from './vivid-env.js';
+import { describePixelPath } from './pixel-path-suite.js';
+import {
+  collectFrames,
+  feedMjpeg,
+  LOOPBACK_PATHS,
+  loopbackUnavailableReason,
+  spareVividPaths,
+  vividPaths,
+  vividUnavailableReason,
+  waitFor,
+  waitUntil,
+} from './vivid-env.js';
 
 const reason = vividUnavailableReason();
 if (reason) {
@@ -557,48 +567,9 @@ describe.runIf(reason === null)('native V4L2 delivery stress on vivid', () => {
   describeDeliveryStress();
 });
 
-/** ffmpeg encoding a test pattern to MJPG into a v4l2loopback node, in real time. */
-function feedMjpeg(device: string): ChildProcess {
-  const args = [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-re',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc=size=320x240:rate=15',
-    '-vcodec',
-    'mjpeg',
-    '-q:v',
-    '5',
-    '-f',
-    'v4l2',
-    device,
-  ];
-  const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  child.on('error', () => undefined);
-  return child;
-}
-
-/** Resolves once `predicate` holds (checked every 100 ms), rejects after `timeoutMs`. */
-function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const start = Date.now();
-    const check = () => {
-      let ok = false;
-      try {
-        ok = predicate();
-      } catch {
-        ok = false;
-      }
-      if (ok) return resolve();
-      if (Date.now() - start > timeoutMs) return reject(new Error(`${what} within ${timeoutMs} ms`));
-      setTimeout(check, 100);
-    };
-    check();
-  });
-}
+describe.runIf(loopbackReason === null)('the pixel path on vivid and v4l2loopback: recordings and live view', () => {
+  describePixelPath();
+});
 
 function withTimeout<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: timed out after ${timeoutMs} ms`)), timeoutMs))]);

@@ -31,7 +31,7 @@ export function captureCommand(): Command {
     .option('--config <rig.yaml>', 'rig config (cameras, policy, recording); see examples/rig.yaml')
     .option(
       '--camera <spec>',
-      'a camera (repeatable): /dev/videoN[:WxH@fps[:FOURCC]], a /dev/v4l/by-id/… or by-path/… name, or sim:WxH@fps[:YUYV|GREY|MJPG] (simulated, real pixels)',
+      'a camera (repeatable): DEVICE[:WxH[@fps][:FOURCC]] where DEVICE is /dev/videoN or a /dev/v4l/by-id/… or by-path/… name, or sim:WxH@fps[:YUYV|GREY|MJPG] (simulated, real pixels)',
       collect,
       [] as string[],
     )

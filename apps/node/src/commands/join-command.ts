@@ -71,7 +71,12 @@ export function joinCommand(): Command {
         .replace(/[^A-Za-z0-9._:-]/g, '-')
         .slice(0, 64),
     )
-    .option('--camera <spec>', 'a V4L2 camera: /dev/videoN[:WxH@fps[:FOURCC]] (repeatable)', collect, [] as string[])
+    .option(
+      '--camera <spec>',
+      'a V4L2 camera (repeatable): DEVICE[:WxH[@fps][:FOURCC]] where DEVICE is /dev/videoN or a /dev/v4l/by-id/… or by-path/… name',
+      collect,
+      [] as string[],
+    )
     .option('--simulate <n>', 'use N simulated cameras instead of V4L2 devices (the rig flags above shape them)', positiveInt('--simulate'))
     .option('--duration-s <s>', 'stop after this many seconds (default: until Ctrl-C)', positiveNumber('--duration-s'))
     .option(
