@@ -5,15 +5,17 @@
  *
  *   npm run bench:capture [-- --cameras 4 --width 640 --height 360 --fps 30 --seconds 20]
  *
- * Runs at the given camera count and at 1 camera. syncap is measured in this process over a
- * steady-state window after a warm-up (process CPU, all threads); the peers by differencing a
- * short and a long run (start-up cancels out). Needs V4L2 devices: `npm run bench:capture`
- * runs it inside the vivid VM. stdout: one JSON line per implementation and camera count;
- * stderr: a readable table and the targets.
+ * Runs at the given camera count and at 1 camera. syncap is measured in a plain-node process of
+ * its own (capture-syncap.mjs) over a steady-state window after a warm-up (process CPU, all
+ * threads); the peers by differencing a short and a long run (start-up cancels out). A
+ * `node-wakeup-floor` row gives what waking Node's event loop once per frame costs with no
+ * camera at all. Needs V4L2 devices: `npm run bench:capture` runs it inside the vivid VM.
+ * stdout: one JSON line per implementation and camera count; stderr: a readable table and
+ * the targets.
  */
-import { type Frame, seqForwardDistance } from '@syncap/core';
-import { listDevices, startAll, V4l2Camera, type V4l2Frame } from '@syncap/native-v4l2';
-import { build } from 'hdr-histogram-js';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { listDevices } from '@syncap/native-v4l2';
 import { numberFlag } from './bench-flags.js';
 import { type CaptureSpec, measurePeer, peerAvailable } from './capture-peers.js';
 
@@ -45,68 +47,33 @@ interface Row {
   readonly drops: number;
   readonly latencyP50Ms?: number;
   readonly latencyP99Ms?: number;
+  /** syncap: spread of the cameras' STREAMON instants, ms. */
+  readonly startSkewMs?: number;
+  /** syncap: frames per sleep-and-wake of the process's threads (voluntary context switches). */
+  readonly framesPerWakeup?: number;
 }
 
-function cpuNs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) * 1000;
-}
+const SYNCAP_SCRIPT = fileURLToPath(new URL('./capture-syncap.mjs', import.meta.url));
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** syncap: the cameras started together, every frame to a JS listener that releases it. */
-async function measureSyncap(
+/** syncap in a plain-node process of its own (capture-syncap.mjs says why): the cameras started together, every frame to a JS listener that releases it. */
+function measureSyncap(
   spec: CaptureSpec,
-  delivery: 'event-loop' | 'thread',
-): Promise<Omit<Row, 'bench' | 'impl' | 'default' | 'cameras' | 'width' | 'height' | 'fps'>> {
-  const cams = spec.devices.map(
-    (p, i) => new V4l2Camera(p, { id: `c${i}`, width: spec.width, height: spec.height, pixelFormat: 'YUYV', fps: spec.fps, buffers: 4, delivery }),
-  );
-  for (const c of cams) await c.open();
-  const latency = build({ numberOfSignificantValueDigits: 3 });
-  let measuring = false;
-  let frames = 0;
-  let drops = 0;
-  for (const c of cams) {
-    let last: number | undefined;
-    c.onFrame((f: Frame) => {
-      const v = f as V4l2Frame;
-      if (measuring) {
-        frames++;
-        if (last !== undefined) drops += Math.max(0, seqForwardDistance(last, v.seq) - 1);
-        latency.recordValue(Number(v.arrivalNs! - v.dqNs));
-      }
-      last = v.seq;
-      v.data!.release();
-    });
-  }
-  await startAll(cams);
-  await sleep(warmupSeconds * 1000);
-  measuring = true;
-  const cpu0 = cpuNs();
-  const t0 = process.hrtime.bigint();
-  await sleep(seconds * 1000);
-  const cpu1 = cpuNs();
-  const t1 = process.hrtime.bigint();
-  measuring = false;
-  for (const c of cams) await c.close();
-  const wallNs = Number(t1 - t0);
-  return {
-    cpuMsPerFrame: Number(((cpu1 - cpu0) / Math.max(1, frames) / 1e6).toFixed(4)),
-    framesPerSec: Number(((frames / wallNs) * 1e9).toFixed(2)),
-    drops,
-    latencyP50Ms: latency.getValueAtPercentile(50) / 1e6,
-    latencyP99Ms: latency.getValueAtPercentile(99) / 1e6,
-  };
+  delivery: 'event-loop' | 'thread' | 'wakeup-floor',
+): Omit<Row, 'bench' | 'impl' | 'default' | 'cameras' | 'width' | 'height' | 'fps'> {
+  const args = JSON.stringify({ ...spec, delivery, seconds, warmupSeconds });
+  const out = execFileSync(process.execPath, [SYNCAP_SCRIPT, args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out.trim().split('\n').at(-1)!);
 }
 
-async function measureAll(devices: readonly string[]): Promise<Row[]> {
+function measureAll(devices: readonly string[]): Row[] {
   const spec: CaptureSpec = { devices, width, height, fps };
   const base = { bench: 'capture', cameras: devices.length, width, height, fps } as const;
   const rows: Row[] = [];
   for (const delivery of ['event-loop', 'thread'] as const) {
-    rows.push({ ...base, impl: `syncap-${delivery}`, default: delivery === 'event-loop', ...(await measureSyncap(spec, delivery)) });
+    rows.push({ ...base, impl: `syncap-${delivery}`, default: delivery === 'event-loop', ...measureSyncap(spec, delivery) });
   }
+  // What waking Node's event loop once per frame costs by itself (no camera, no work).
+  rows.push({ ...base, impl: 'node-wakeup-floor', default: false, ...measureSyncap(spec, 'wakeup-floor') });
   const shortCount = Math.round(fps * 1.5);
   const longCount = shortCount + Math.round(fps * seconds);
   for (const impl of PEERS) {
@@ -125,7 +92,7 @@ if (devices.length < cameraCount) {
   process.exit(1);
 }
 const rows: Row[] = [];
-for (const n of [...new Set([cameraCount, 1])]) rows.push(...(await measureAll(devices.slice(0, n))));
+for (const n of [...new Set([cameraCount, 1])]) rows.push(...measureAll(devices.slice(0, n)));
 for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
 
 process.stderr.write(`\ncapture: ${width}x${height} YUYV @ ${fps} fps; syncap over ${seconds} s after ${warmupSeconds} s warm-up, peers differenced\n`);
@@ -135,7 +102,10 @@ for (const n of [...new Set(rows.map((r) => r.cameras))]) {
   process.stderr.write(`${n} camera${n > 1 ? 's' : ''}:\n`);
   for (const r of at) {
     const ratio = floor ? `  ×v4l2-ctl ${(r.cpuMsPerFrame / floor.cpuMsPerFrame).toFixed(2)}` : '';
-    const lat = r.latencyP50Ms !== undefined ? `  DQBUF→JS p50 ${r.latencyP50Ms.toFixed(3)} ms p99 ${r.latencyP99Ms!.toFixed(3)} ms` : '';
+    const lat =
+      r.latencyP50Ms !== undefined
+        ? `  DQBUF→JS p50 ${r.latencyP50Ms.toFixed(3)} ms p99 ${r.latencyP99Ms!.toFixed(3)} ms, start skew ${r.startSkewMs!.toFixed(2)} ms, ${r.framesPerWakeup} frames/wake-up`
+        : '';
     process.stderr.write(
       `  ${(r.impl + (r.default ? ' (default)' : '')).padEnd(28)} ${r.cpuMsPerFrame.toFixed(3).padStart(8)} ms CPU/frame ${String(r.framesPerSec).padStart(8)} frames/s  drops ${r.drops}${ratio}${lat}\n`,
     );

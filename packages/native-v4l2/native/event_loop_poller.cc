@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 
 #if SYNCAP_HAVE_UV
 #include <uv.h>
@@ -113,7 +114,9 @@ void Poller::dispatch() {
       if (it == entries_.end()) continue;  // removed by an earlier callback of this wake-up
       std::shared_ptr<CameraCore> core = it->core;
       bool armed = it->armed;
-      if (drain(env, core, events[i].events) && !armed) rearm(env, core);
+      // An armed fd is level-triggered: one frame per pass, and the next pass's epoll_wait says
+      // whether another is ready, which spares the DQBUF that would find the queue empty.
+      if (drain(env, core, events[i].events, armed ? 1 : SIZE_MAX) && !armed) rearm(env, core);
     }
   }
   if (scoped) napi_close_callback_scope(env_, cbScope);
@@ -136,17 +139,18 @@ void Poller::rearm(Napi::Env env, const std::shared_ptr<CameraCore>& core) {
       it->armed = true;
       return;
     }
-    if (!drain(env, core, static_cast<uint32_t>(p.revents))) return;
+    if (!drain(env, core, static_cast<uint32_t>(p.revents), SIZE_MAX)) return;
   }
 }
 
-bool Poller::drain(Napi::Env env, const std::shared_ptr<CameraCore>& core, uint32_t revents) {
+bool Poller::drain(Napi::Env env, const std::shared_ptr<CameraCore>& core, uint32_t revents, size_t maxFrames) {
   Device& d = *core->device;
   auto afterCall = [&] {
     // A throwing callback is the application's bug: report it as Node reports any uncaught exception.
     if (env.IsExceptionPending()) napi_fatal_exception(env, env.GetAndClearPendingException().Value());
   };
   // At most one round of the buffers per camera and pass: a fast device cannot starve the others.
+  size_t frames = 0;
   for (size_t k = 0; k <= d.buffers.size() && core->polled; k++) {
     v4l2_buffer buf;
     Failure failure;
@@ -156,6 +160,7 @@ bool Poller::drain(Napi::Env env, const std::shared_ptr<CameraCore>& core, uint3
         core->deliver(env, frameEvent(d, buf, core->session));
         afterCall();
         revents = 0;
+        if (++frames == maxFrames) return false;
         break;
       case Dequeued::Empty:
         return core->polled;
@@ -183,7 +188,7 @@ void Poller::add(const std::shared_ptr<CameraCore>&) {}
 void Poller::remove(CameraCore*) {}
 void Poller::shutdown() {}
 void Poller::dispatch() {}
-bool Poller::drain(Napi::Env, const std::shared_ptr<CameraCore>&, uint32_t) { return false; }
+bool Poller::drain(Napi::Env, const std::shared_ptr<CameraCore>&, uint32_t, size_t) { return false; }
 void Poller::rearm(Napi::Env, const std::shared_ptr<CameraCore>&) {}
 
 #endif

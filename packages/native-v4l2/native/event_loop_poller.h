@@ -31,8 +31,8 @@ class Poller {
 
  private:
   explicit Poller(napi_env env);
-  // Dequeues and delivers what is ready; true when the device ran dry (still polled).
-  bool drain(Napi::Env env, const std::shared_ptr<CameraCore>& core, uint32_t revents);
+  // Dequeues and delivers what is ready, at most maxFrames; true when the device ran dry (still polled).
+  bool drain(Napi::Env env, const std::shared_ptr<CameraCore>& core, uint32_t revents, size_t maxFrames);
   // Registers the fd again while it is not readable (see Entry::armed).
   void rearm(Napi::Env env, const std::shared_ptr<CameraCore>& core);
 
