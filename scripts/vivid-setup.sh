@@ -11,8 +11,8 @@
 # exit code come back through a writable 9p share.
 #
 # Beside vivid (raw formats only) the VM loads v4l2loopback, built here from Debian's
-# v4l2loopback-dkms source against linux-headers-<VM kernel> (installed when missing): two
-# loopback nodes, /dev/video10 and /dev/video11, that a real encoder (ffmpeg, GStreamer) feeds
+# v4l2loopback-dkms source against linux-headers-<VM kernel> (installed when missing): three
+# loopback nodes, /dev/video10 to /dev/video12, that a real encoder (ffmpeg, GStreamer) feeds
 # with MJPG or H264 inside the VM. vivid gets two spare instances (after the --devices ones)
 # for tests that disconnect a device for good.
 #
@@ -152,7 +152,7 @@ for m in ${modules[*]}; do
   if [ "\$m" = vivid ]; then insmod "\$p" $vivid_params; else insmod "\$p" || echo "init: insmod \$m failed"; fi
 done
 # v4l2loopback $loopback_sum: two nodes at fixed numbers, capture-only once a producer writes.
-[ -f /lib/modules/v4l2loopback.ko ] && { insmod /lib/modules/v4l2loopback.ko devices=2 video_nr=10,11 exclusive_caps=1,1 card_label=syncap-loopback-0,syncap-loopback-1 || echo "init: insmod v4l2loopback failed"; }
+[ -f /lib/modules/v4l2loopback.ko ] && { insmod /lib/modules/v4l2loopback.ko devices=3 video_nr=10,11,12 exclusive_caps=1,1,1 card_label=syncap-loopback-0,syncap-loopback-1,syncap-loopback-2 || echo "init: insmod v4l2loopback failed"; }
 mkdir -p /host
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 host /host || { echo "init: cannot mount host root"; poweroff -f; }
 out=\$(cat /proc/cmdline | tr ' ' '\n' | sed -n 's/^syncap.out=//p')
@@ -205,7 +205,7 @@ echo "$repo" > "$out/overlay"
   printf 'exec'; printf ' %q' "$@"; echo
 } > "$out/run.sh"
 
-log "booting $kpkg under qemu (TCG) with $devices vivid devices (+2 spare)$([ -f "$loopback_ko" ] && echo ' and 2 v4l2loopback devices')"
+log "booting $kpkg under qemu (TCG) with $devices vivid devices (+2 spare)$([ -f "$loopback_ko" ] && echo ' and 3 v4l2loopback devices')"
 set +e
 timeout "${SYNCAP_VM_TIMEOUT_S:-1500}" qemu-system-x86_64 -accel tcg -m "${SYNCAP_VM_MEM_MB:-2048}" -smp "${SYNCAP_VM_CPUS:-2}" \
   -kernel "$kroot/boot/vmlinuz-$kver" -initrd "$initrd" \

@@ -1,34 +1,7 @@
-import { parse } from '@foxglove/rosmsg';
-import { MessageReader } from '@foxglove/rosmsg2-serialization';
-import { type Channel, FoxgloveClient, type MessageData } from '@foxglove/ws-protocol';
 import { readPatternStamp } from '@syncap/sim';
 import { describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import { watchImages } from '../support/foxglove-images.js';
 import { NODE_BIN, SERVER_BIN, startProcess, stop, waitFor } from '../support/processes.js';
-
-interface LiveImage {
-  readonly width: number;
-  readonly height: number;
-  readonly encoding: string;
-  readonly data: Uint8Array;
-}
-
-/** A Foxglove client on `url` that subscribes to `topic` and decodes its images (CDR, from the advertised schema). */
-function watchImages(url: string, topic: string, onImage: (image: LiveImage) => void): { client: FoxgloveClient; topics: string[] } {
-  const client = new FoxgloveClient({ ws: new WebSocket(url, [FoxgloveClient.SUPPORTED_SUBPROTOCOL]) as never });
-  const topics: string[] = [];
-  const subscribed = new Map<number, Channel>();
-  client.on('advertise', (channels: Channel[]) => {
-    topics.push(...channels.map((c) => c.topic));
-    const cam = channels.find((c) => c.topic === topic);
-    if (cam) subscribed.set(client.subscribe(cam.id), cam);
-  });
-  client.on('message', (m: MessageData) => {
-    const channel = subscribed.get(m.subscriptionId)!;
-    onImage(new MessageReader(parse(channel.schema, { ros2: true })).readMessage<LiveImage>(m.data));
-  });
-  return { client, topics };
-}
 
 describe('live view in Foxglove', () => {
   it('capture --foxglove-port serves the recording topics: a Foxglove client decodes live images of the running cameras', async () => {
@@ -46,7 +19,11 @@ describe('live view in Foxglove', () => {
     try {
       const url = await waitFor(() => p.stdout.map((l) => /"foxglove":"([^"]+)"/.exec(l)?.[1]).find(Boolean), 20_000, 'the Foxglove URL');
       const seqs: number[] = [];
-      const { client, topics } = watchImages(url, '/cam1/image_raw', (image) => seqs.push(readPatternStamp(image.data, image.width, image.height, 2)!.seq));
+      const { client, topics } = watchImages(
+        url,
+        (t) => t === '/cam1/image_raw',
+        (_t, image) => seqs.push(readPatternStamp(image.data, image.width!, image.height!, 2)!.seq),
+      );
       await waitFor(() => (seqs.length >= 5 ? true : undefined), 20_000, 'five live images');
       expect(topics).toEqual(expect.arrayContaining(['/cam0/image_raw', '/cam1/image_raw', '/syncap/frame_groups', '/syncap/clock_samples']));
       // Live images of a running camera: their seq moves forward.
@@ -80,10 +57,14 @@ describe('live view in Foxglove', () => {
       ]);
       const url = await waitFor(() => node!.stdout.map((l) => /"foxglove":"([^"]+)"/.exec(l)?.[1]).find(Boolean), 20_000, 'the Foxglove URL');
       const images: Array<{ width: number; height: number; encoding: string; exposureNs: bigint }> = [];
-      const { client, topics } = watchImages(url, '/cam0/image_raw', (image) => {
-        const { exposureNs } = readPatternStamp(image.data, image.width, image.height, 2)!;
-        images.push({ width: image.width, height: image.height, encoding: image.encoding, exposureNs });
-      });
+      const { client, topics } = watchImages(
+        url,
+        (t) => t === '/cam0/image_raw',
+        (_t, image) => {
+          const { exposureNs } = readPatternStamp(image.data, image.width!, image.height!, 2)!;
+          images.push({ width: image.width!, height: image.height!, encoding: image.encoding!, exposureNs });
+        },
+      );
       // The simulated cameras start once their PTP has settled (3 s).
       await waitFor(() => (images.length >= 5 ? true : undefined), 30_000, 'five live images from join');
       expect(topics).toEqual(expect.arrayContaining(['/cam0/image_raw', '/cam1/image_raw', '/syncap/frame_groups', '/syncap/clock_samples']));

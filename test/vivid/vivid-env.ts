@@ -5,8 +5,11 @@ import { isAddonAvailable, listDevices, type V4l2Camera } from '@syncap/native-v
 
 /** vivid instances the suite uses (vivid-setup.sh --devices default); the script loads two more as spares. */
 const MAIN_DEVICES = 4;
-/** The v4l2loopback nodes scripts/vivid-setup.sh creates (video_nr=10,11). */
-export const LOOPBACK_PATHS = ['/dev/video10', '/dev/video11'] as const;
+/**
+ * The v4l2loopback nodes scripts/vivid-setup.sh creates (video_nr=10,11,12), one per test that
+ * feeds one: a node a producer has left did not offer MJPG to the next producer's consumer in time.
+ */
+export const LOOPBACK_PATHS = ['/dev/video10', '/dev/video11', '/dev/video12'] as const;
 
 /** A vivid instance's number from its bus ("platform:vivid-004" → 4). */
 function vividIndex(bus: string | undefined): number {

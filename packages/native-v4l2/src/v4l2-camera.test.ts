@@ -169,6 +169,30 @@ describe('V4l2Camera streaming', () => {
     expect(frames[2]!.flags & FrameFlags.DROP_BEFORE).toBe(FrameFlags.DROP_BEFORE);
   });
 
+  it('v4l2loopback (its writer overwrites buffers a reader holds): frames are copies by default, zero-copy only when asked', async () => {
+    binding.addDevice('/dev/video10', {
+      driver: 'v4l2 loopback',
+      formats: [{ pixelFormat: 'MJPG', description: 'Motion-JPEG', compressed: true, sizes: [{ width: 320, height: 240, fps: [15] }] }],
+    });
+    const c = camera('/dev/video10', { buffers: 2 });
+    const frames = collect(c, false);
+    await c.open();
+    expect(c.details).toMatchObject({ driver: 'v4l2 loopback', mode: 'copy' });
+    await c.start();
+    // Held frames do not hold driver buffers: the device keeps every frame coming.
+    for (let k = 0; k < 4; k++) expect(binding.pushFrame('/dev/video10', { bytes: new Uint8Array([0xff, 0xd8, k]) })).toBe(true);
+    expect(frames.map((f) => [...f.data!.bytes])).toEqual([0, 1, 2, 3].map((k) => [0xff, 0xd8, k]));
+    expect(c.stats().buffersHeld).toBe(0);
+    await c.close();
+
+    const asked = camera('/dev/video10', { buffers: 2, mode: 'zero-copy' });
+    await asked.open();
+    expect(asked.details?.mode).toBe('zero-copy');
+    const vivid = camera('/dev/video0');
+    await vivid.open();
+    expect(vivid.details?.mode).toBe('zero-copy');
+  });
+
   it('frames held across stop and close are detached at close; releasing them later is harmless', async () => {
     const c = camera();
     const frames = collect(c, false);

@@ -43,7 +43,11 @@ export interface V4l2CameraOptions {
   readonly fps?: number;
   /** Driver buffers to request. Default 8. */
   readonly buffers?: number;
-  /** 'zero-copy' hands out views over the driver's buffers (release() re-queues); 'copy' copies each frame. Default 'zero-copy'. */
+  /**
+   * 'zero-copy' hands out views over the driver's buffers (release() re-queues); 'copy' copies
+   * each frame as it is dequeued (in the addon, not on the JS thread). Default 'zero-copy',
+   * except on drivers that overwrite a buffer the reader holds (v4l2loopback): 'copy' there.
+   */
   readonly mode?: 'zero-copy' | 'copy';
   /**
    * How frames reach JS. 'event-loop' (the default): after the synchronized STREAMON the JS
@@ -115,7 +119,16 @@ export interface V4l2Details {
   readonly bus: string;
   /** The exposure time used for mid-exposure timestamps and where it came from. */
   readonly exposure: ExposureReading;
+  /** How frames are handed out (see V4l2CameraOptions.mode: copies by default on v4l2loopback). */
+  readonly mode: 'zero-copy' | 'copy';
 }
+
+/**
+ * Drivers whose producer overwrites a buffer while a reader holds it: v4l2loopback writes each
+ * frame into the next of its buffers round-robin, whatever the reader has dequeued, so a view
+ * held past the next frames would change under the application (a recorded JPEG was cut short).
+ */
+const OVERWRITING_DRIVERS: ReadonlySet<string> = new Set(['v4l2 loopback']);
 
 /** Counters of one camera. */
 export interface V4l2CameraStats extends NativeCameraStats {
@@ -302,6 +315,7 @@ export class V4l2Camera implements CameraDevice {
     }
     // Controls are checked here, set by the addon between the format and the buffers.
     const controls = o.controls && resolveControls(this.id, description?.controls ?? this.controlsAt(this.path), o.controls);
+    const mode = o.mode ?? (OVERWRITING_DRIVERS.has(description?.driver ?? this.driverAt(this.path)) ? 'copy' : 'zero-copy');
     let r: NativeOpenResult;
     try {
       r = this.native.open(this.path, {
@@ -310,7 +324,7 @@ export class V4l2Camera implements CameraDevice {
         pixelFormat,
         fps: o.fps,
         buffers: o.buffers ?? 8,
-        copy: o.mode === 'copy',
+        copy: mode === 'copy',
         controls,
       });
       this.exposureValue = readExposure(this.native.listControls());
@@ -327,7 +341,7 @@ export class V4l2Camera implements CameraDevice {
       fps: r.fps,
       timestampSource: source,
       exposure: this.correctionFor(source).value,
-      ...(o.mode === 'copy' ? {} : { buffers: r.buffers }),
+      ...(mode === 'copy' ? {} : { buffers: r.buffers }),
     };
     this.detailsValue = {
       devicePath: this.binding.resolvePath(this.path) ?? this.path,
@@ -338,8 +352,18 @@ export class V4l2Camera implements CameraDevice {
       driver: r.driver,
       bus: r.bus,
       exposure: this.exposureValue,
+      mode,
     };
     this.state = 'open';
+  }
+
+  /** The device's driver name, or '' when it cannot be described (open then says why). */
+  private driverAt(path: string): string {
+    try {
+      return this.binding.describe(path).driver ?? '';
+    } catch {
+      return '';
+    }
   }
 
   private controlsAt(path: string): NativeControl[] {
