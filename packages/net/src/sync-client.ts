@@ -41,7 +41,8 @@ export interface SyncClientOptions {
   readonly connect: Connector;
   readonly nodeId: string;
   readonly token: string;
-  readonly cameras: readonly CameraAnnounce[];
+  /** The cameras the hello announces (their preview notes come from setNoPreview). */
+  readonly cameras: readonly { id: string; fps: number }[];
   /** The node's rig timebase (PTP-disciplined), for the channel offset check. */
   readonly clock: Clock;
   /** Timers for batching, heartbeats and reconnects (the host's, or virtual ones). */
@@ -282,7 +283,10 @@ export class SyncClient {
       v: PROTOCOL_VERSION,
       nodeId: this.options.nodeId,
       token: this.options.token,
-      cameras: this.options.cameras.map((c) => (this.noPreview.has(c.id) ? { ...c, noPreview: this.noPreview.get(c.id) } : c)),
+      cameras: this.options.cameras.map((c): CameraAnnounce => {
+        const noPreview = this.noPreview.get(c.id);
+        return noPreview === undefined ? c : { ...c, noPreview };
+      }),
       capabilities: ['phase-lock', 'ntp-check'],
       session: this.session,
     });

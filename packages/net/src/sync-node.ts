@@ -18,7 +18,7 @@ import {
 import { type DeliveryOptions, type DeliveryStats, GroupDelivery } from './group-delivery.js';
 import type { AdjustCommand } from './protocol.js';
 import type { SyncClient } from './sync-client.js';
-import { ThumbnailFeed, type ThumbnailFeedOptions, type ThumbnailStats } from './thumbnail-feed.js';
+import { type Thumbnailer, ThumbnailFeed, type ThumbnailFeedOptions, type ThumbnailStats } from './thumbnail-feed.js';
 
 export interface SyncNodeOptions {
   readonly nodeId: string;
@@ -192,13 +192,11 @@ export class SyncNode {
 
   /** Why each camera that sends no thumbnails has none (its format is known once it is open), for the dashboard. */
   private noPreviewNotes(): Record<string, string> {
-    const thumbnailer = this.thumbnails ? this.options.thumbnails?.thumbnailer : undefined;
+    const thumbnailer = this.thumbnails && this.options.thumbnails?.thumbnailer;
     const notes: Record<string, string> = {};
     for (const [id, device] of this.devices) {
-      const format = device.info?.pixelFormat;
-      if (!thumbnailer) notes[id] = 'thumbnails are off on this node';
-      else if (format === undefined || thumbnailer.supports(format)) continue;
-      else notes[id] = format === 'SIM' ? 'a simulated camera without pixels (timing only)' : `${format} frames are not decoded for previews`;
+      const note = noPreviewNote(device.info?.pixelFormat, thumbnailer);
+      if (note) notes[id] = note;
     }
     return notes;
   }
@@ -318,4 +316,11 @@ export class SyncNode {
       this.scheduleSampling();
     }, this.options.sampleEveryMs ?? 1000);
   }
+}
+
+/** Why a camera of this format gets no thumbnails, or undefined when it gets them (or its format is not known). */
+function noPreviewNote(pixelFormat: string | undefined, thumbnailer: Thumbnailer | undefined): string | undefined {
+  if (!thumbnailer) return 'thumbnails are off on this node';
+  if (pixelFormat === undefined || thumbnailer.supports(pixelFormat)) return undefined;
+  return pixelFormat === 'SIM' ? 'a simulated camera without pixels (timing only)' : `${pixelFormat} frames are not decoded for previews`;
 }
