@@ -37,6 +37,12 @@ done
 vivid_devs=$((devices + 2))
 node_types=$(printf '0x1,%.0s' $(seq 1 "$vivid_devs")); node_types=${node_types%,}
 vivid_params="n_devs=$vivid_devs node_types=$node_types"
+# v4l2loopback nodes at fixed numbers (test/vivid/vivid-env.ts LOOPBACK_PATHS), one per test that feeds one.
+loopback_nrs=(10 11 12)
+join_by() { local IFS=,; echo "$*"; }
+loopback_params="devices=${#loopback_nrs[@]} video_nr=$(join_by "${loopback_nrs[@]}")"
+loopback_params+=" exclusive_caps=$(join_by $(printf '1 %.0s' "${loopback_nrs[@]}"))"
+loopback_params+=" card_label=$(join_by $(for i in "${!loopback_nrs[@]}"; do echo "syncap-loopback-$i"; done))"
 log() { echo "vivid-setup: $*" >&2; }
 
 have_host_vivid() {
@@ -54,6 +60,10 @@ fi
 if [ "$mode" = host ]; then
   have_host_vivid || { log "SYNCAP_VIVID_MODE=host but vivid cannot be loaded here"; exit 1; }
   log "vivid loaded on this kernel: running the command here"
+  # The loopback tests need syncap's nodes; a v4l2loopback the user loaded already is left alone.
+  if ! grep -q '^v4l2loopback ' /proc/modules && ! modprobe v4l2loopback $loopback_params 2>/dev/null; then
+    log "v4l2loopback could not be loaded (install v4l2loopback-dkms): the loopback tests will say they are skipped"
+  fi
   exec "$@"
 fi
 
@@ -151,8 +161,8 @@ for m in ${modules[*]}; do
   p=\$(cat /modpaths/\$m 2>/dev/null) || { echo "init: no module \$m"; continue; }
   if [ "\$m" = vivid ]; then insmod "\$p" $vivid_params; else insmod "\$p" || echo "init: insmod \$m failed"; fi
 done
-# v4l2loopback $loopback_sum: two nodes at fixed numbers, capture-only once a producer writes.
-[ -f /lib/modules/v4l2loopback.ko ] && { insmod /lib/modules/v4l2loopback.ko devices=3 video_nr=10,11,12 exclusive_caps=1,1,1 card_label=syncap-loopback-0,syncap-loopback-1,syncap-loopback-2 || echo "init: insmod v4l2loopback failed"; }
+# v4l2loopback $loopback_sum: ${#loopback_nrs[@]} nodes at fixed numbers, capture-only once a producer writes.
+[ -f /lib/modules/v4l2loopback.ko ] && { insmod /lib/modules/v4l2loopback.ko $loopback_params || echo "init: insmod v4l2loopback failed"; }
 mkdir -p /host
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 host /host || { echo "init: cannot mount host root"; poweroff -f; }
 out=\$(cat /proc/cmdline | tr ' ' '\n' | sed -n 's/^syncap.out=//p')
@@ -205,7 +215,7 @@ echo "$repo" > "$out/overlay"
   printf 'exec'; printf ' %q' "$@"; echo
 } > "$out/run.sh"
 
-log "booting $kpkg under qemu (TCG) with $devices vivid devices (+2 spare)$([ -f "$loopback_ko" ] && echo ' and 3 v4l2loopback devices')"
+log "booting $kpkg under qemu (TCG) with $devices vivid devices (+2 spare)$([ -f "$loopback_ko" ] && echo " and ${#loopback_nrs[@]} v4l2loopback devices")"
 set +e
 timeout "${SYNCAP_VM_TIMEOUT_S:-1500}" qemu-system-x86_64 -accel tcg -m "${SYNCAP_VM_MEM_MB:-2048}" -smp "${SYNCAP_VM_CPUS:-2}" \
   -kernel "$kroot/boot/vmlinuz-$kver" -initrd "$initrd" \

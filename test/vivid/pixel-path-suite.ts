@@ -1,29 +1,27 @@
-import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FoxgloveClient } from '@foxglove/ws-protocol';
 import { decodeJpeg } from '@syncap/jpeg';
-import { describe as describeDevice } from '@syncap/native-v4l2';
 import { expect, it } from 'vitest';
 import { runNodeCli } from '../support/cli.js';
 import { type LiveImage, watchImages } from '../support/foxglove-images.js';
 import { NODE_BIN, SERVER_BIN, type Started, startProcess, stop, waitFor } from '../support/processes.js';
 import { bagFiles, onlyBag, readBagFile, stampNs } from '../support/ros2-bag.js';
-import { feedMjpeg, LOOPBACK_PATHS, vividPaths, waitUntil } from './vivid-env.js';
+import { LOOPBACK_PATHS, startMjpegFeeder, vividPaths } from './vivid-env.js';
+
+/** A CLI's start-up (loading its modules) under the VM's TCG takes tens of seconds. */
+const CLI_START_MS = 90_000;
 
 /**
  * The pixel path on real devices: MJPG from a v4l2loopback node (fed by ffmpeg) and YUYV from
  * vivid, recorded by `capture --record` and shown live by `join` (dashboard thumbnails on the
  * server, images in Foxglove). Every JPEG read back is decoded by libjpeg-turbo.
  */
-/** A CLI's start-up (loading its modules) under the VM's TCG takes tens of seconds. */
-const CLI_START_MS = 90_000;
-
 export function describePixelPath(): void {
   it('capture --record from the MJPG loopback device: CompressedImage frames as the camera sent them, each a JPEG that decodes to 320x240', async () => {
     const device = LOOPBACK_PATHS[1];
-    const feeder = await startFeeder(device);
+    const feeder = await startMjpegFeeder(device);
     try {
       const rec = mkdtempSync(join(tmpdir(), 'syncap-vivid-mjpg-'));
       const r = await runNodeCli(['capture', '--camera', `${device}:320x240:mjpg`, '--frames', '40', '--record', rec], { timeoutMs: 120_000 });
@@ -60,7 +58,7 @@ export function describePixelPath(): void {
   it('join with a vivid YUYV camera and the MJPG loopback device: thumbnails of both reach the dashboard, and Foxglove gets both live', async () => {
     const mjpg = LOOPBACK_PATHS[2];
     const [yuyv] = vividPaths();
-    const feeder = await startFeeder(mjpg);
+    const feeder = await startMjpegFeeder(mjpg);
     const server = startProcess(SERVER_BIN, ['--port', '0', '--token', 'vivid-token']);
     let node: Started | undefined;
     let client: FoxgloveClient | undefined;
@@ -91,12 +89,18 @@ export function describePixelPath(): void {
       client = watchImages(
         url,
         (topic) => /\/image_raw(\/compressed)?$/.test(topic),
-        (topic, image) => live.set(topic, [...(live.get(topic) ?? []), image]),
+        (topic, image) => {
+          const list = live.get(topic) ?? [];
+          live.set(topic, list);
+          list.push(image);
+        },
       ).client;
-      await waitFor(
-        () => ([...live.values()].filter((l) => l.length >= 3).length >= 2 ? true : undefined),
-        30_000,
-        `three live images of each camera (so far: ${[...live].map(([t, l]) => `${t} ${l.length}`).join(', ')})`,
+      // The cameras open and start after the Foxglove server is up: slow under TCG.
+      await waitFor(() => ([...live.values()].filter((l) => l.length >= 3).length >= 2 ? true : undefined), 60_000, 'three live images of each camera').catch(
+        (error: Error) => {
+          const counts = [...live].map(([t, l]) => `${t} ${l.length}`).join(', ') || 'none';
+          throw new Error(`${error.message} (images so far: ${counts}; node stderr: ${node!.stderr.slice(-5).join(' | ') || '(empty)'})`);
+        },
       );
       const raw = [...live].find(([t]) => t.endsWith('/image_raw'))![1];
       const compressed = [...live].find(([t]) => t.endsWith('/image_raw/compressed'))![1];
@@ -152,18 +156,6 @@ async function printed(p: Started, pattern: RegExp, what: string): Promise<strin
   } catch (error) {
     throw new Error(`${(error as Error).message}; its stderr: ${p.stderr.slice(-10).join(' | ') || '(empty)'}`);
   }
-}
-
-/** ffmpeg writing MJPG into `device`, once the device offers it. */
-async function startFeeder(device: string): Promise<ChildProcess> {
-  const feeder = feedMjpeg(device);
-  try {
-    await waitUntil(() => describeDevice(device).formats.some((f) => f.pixelFormat === 'MJPG'), 20_000, `${device} never offered MJPG`);
-  } catch (error) {
-    feeder.kill('SIGKILL');
-    throw error;
-  }
-  return feeder;
 }
 
 function samePixels(a: Uint8Array, b: Uint8Array): boolean {

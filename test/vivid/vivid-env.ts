@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import type { Frame } from '@syncap/core';
-import { isAddonAvailable, listDevices, type V4l2Camera } from '@syncap/native-v4l2';
+import { describe as describeDevice, isAddonAvailable, listDevices, type V4l2Camera } from '@syncap/native-v4l2';
+import { waitFor as pollFor } from '../support/processes.js';
 
 /** vivid instances the suite uses (vivid-setup.sh --devices default); the script loads two more as spares. */
 const MAIN_DEVICES = 4;
@@ -100,7 +101,7 @@ export function waitFor(camera: V4l2Camera, predicate: () => boolean, timeoutMs 
 }
 
 /** ffmpeg encoding a test pattern to MJPG into a v4l2loopback node, in real time. */
-export function feedMjpeg(device: string): ChildProcess {
+function feedMjpeg(device: string): ChildProcess {
   const args = [
     '-hide_banner',
     '-loglevel',
@@ -123,21 +124,19 @@ export function feedMjpeg(device: string): ChildProcess {
   return child;
 }
 
-/** Resolves once `predicate` holds (checked every 100 ms), rejects after `timeoutMs`. */
-export function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const start = Date.now();
-    const check = () => {
-      let ok = false;
-      try {
-        ok = predicate();
-      } catch {
-        ok = false;
-      }
-      if (ok) return resolve();
-      if (Date.now() - start > timeoutMs) return reject(new Error(`${what} within ${timeoutMs} ms`));
-      setTimeout(check, 100);
-    };
-    check();
-  });
+/** Resolves once `predicate` holds (polled as test/support's waitFor polls), rejects after `timeoutMs`. */
+export async function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  await pollFor(() => (predicate() ? true : undefined), timeoutMs, what);
+}
+
+/** ffmpeg writing MJPG into a v4l2loopback node, once the node offers MJPG to readers (kill it when done). */
+export async function startMjpegFeeder(device: string): Promise<ChildProcess> {
+  const feeder = feedMjpeg(device);
+  try {
+    await waitUntil(() => describeDevice(device).formats.some((f) => f.pixelFormat === 'MJPG'), 20_000, `${device} to offer MJPG`);
+  } catch (error) {
+    feeder.kill('SIGKILL');
+    throw error;
+  }
+  return feeder;
 }
