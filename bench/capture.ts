@@ -26,6 +26,7 @@ const fps = numberFlag('--fps', 30);
 const seconds = numberFlag('--seconds', 20);
 const warmupSeconds = numberFlag('--warmup', 3);
 const PEERS = ['v4l2-ctl', 'gstreamer', 'ffmpeg', 'opencv'] as const;
+const PEER_PACKAGES = 'apt-get install v4l-utils gstreamer1.0-tools gstreamer1.0-plugins-good ffmpeg python3-opencv';
 
 /** vivid's main instances (not the spares vivid-setup.sh adds), or any capture devices elsewhere. */
 function benchDevices(): string[] {
@@ -78,7 +79,7 @@ function measureAll(devices: readonly string[]): Row[] {
   const longCount = shortCount + Math.round(fps * seconds);
   for (const impl of PEERS) {
     if (!peerAvailable(impl)) {
-      process.stderr.write(`capture: ${impl} is not installed here; skipped\n`);
+      process.stderr.write(`capture: ${impl} is not installed here; skipped (${PEER_PACKAGES})\n`);
       continue;
     }
     rows.push({ ...base, impl, default: false, ...measurePeer(impl, spec, shortCount, longCount) });
@@ -112,8 +113,11 @@ for (const n of [...new Set(rows.map((r) => r.cameras))]) {
   }
   const def = at.find((r) => r.default)!;
   const others = at.filter((r) => ['gstreamer', 'ffmpeg', 'opencv'].includes(r.impl));
+  const missing = ['gstreamer', 'ffmpeg', 'opencv'].filter((p) => !others.some((o) => o.impl === p));
   const beats = others.every((o) => def.cpuMsPerFrame < o.cpuMsPerFrame);
-  process.stderr.write(`  target: default delivery below GStreamer, ffmpeg and OpenCV: ${beats ? 'met' : 'NOT met'}`);
+  // A peer that is not installed leaves the target unjudged, not met.
+  const verdict = missing.length > 0 ? `not judged (${missing.join(', ')} not installed: ${PEER_PACKAGES})` : beats ? 'met' : 'NOT met';
+  process.stderr.write(`  target: default delivery below GStreamer, ffmpeg and OpenCV: ${verdict}`);
   if (floor && n === cameraCount) process.stderr.write(`; ≤ 1.5× v4l2-ctl: ${def.cpuMsPerFrame <= floor.cpuMsPerFrame * 1.5 ? 'met' : 'NOT met'}`);
   process.stderr.write('\n');
 }
