@@ -38,9 +38,18 @@ describe('server and two simulated nodes as processes', () => {
     const config = join(mkdtempSync(join(tmpdir(), 'syncap-e2e-')), 'rig.yaml');
     writeFileSync(
       config,
-      `server: ws://127.0.0.1:${port}\ntoken: e2e\nnodeId: node-b\ncameras:\n  - id: left\n    simulate: true\n  - id: right\n    simulate: true\n`,
+      `server: ws://127.0.0.1:${port}\ntoken: e2e\nnodeId: node-b\npolicy:\n  name: hybrid\ncameras:\n  - id: left\n    simulate: true\n  - id: right\n    simulate: true\n`,
     );
     procs.push(startProcess(NODE_BIN, ['join', '--config', config, '--seed', '2']));
+    // Each node groups its own frames as it is told: the config's policy, else the default for its cameras.
+    const joined = (p: Started) =>
+      waitFor(
+        () => p.stdout.map((l) => (l.startsWith('{"joined"') ? (JSON.parse(l) as { policy: string }) : undefined)).find(Boolean),
+        20_000,
+        'the joined line',
+      );
+    expect((await joined(procs[1]!)).policy).toBe('approximate');
+    expect((await joined(procs[2]!)).policy).toBe('hybrid');
     const metrics = async () => {
       const families = parsePrometheusTextFormat(await (await fetch(`${base}/metrics`)).text());
       const value = (name: string) => Number(families.find((f) => f.name === name)?.metrics[0]?.value ?? 0);
@@ -87,6 +96,9 @@ describe('server and two simulated nodes as processes', () => {
     expect((await runNodeCli(['join'])).stderr).toMatch(/give the server URL/);
     expect((await runNodeCli(['join', 'ws://127.0.0.1:1', '--simulate', '1'])).stderr).toMatch(/--token is required/);
     expect((await runNodeCli(['join', 'ws://127.0.0.1:1', '--token', 't', '--simulate', '1', '--node-id', 'bad id'])).stderr).toMatch(/--node-id may hold/);
+    expect((await runNodeCli(['join', 'ws://127.0.0.1:1', '--token', 't', '--simulate', '1', '--policy', 'nearest'])).stderr).toMatch(
+      /--policy.*nearest.*approximate/s,
+    );
     const server = startProcess(SERVER_BIN, ['--port', '70000']);
     expect(await new Promise((r) => server.child.once('exit', r))).toBe(2);
     expect(server.stderr.join('\n')).toMatch(/--port takes a TCP port/);

@@ -1,4 +1,4 @@
-import { type FrameGroup, NS_PER_S } from '@syncap/core';
+import { type FrameGroup, NS_PER_S, type PolicyConfig } from '@syncap/core';
 import { randomSessionId } from '@syncap/host';
 import { wsConnector } from '@syncap/net';
 import { SeededRandom, SimScheduler } from '@syncap/sim';
@@ -19,6 +19,8 @@ export interface RealtimeSimNodesOptions {
   readonly onGroup?: (group: FrameGroup) => void;
   /** Send the server thumbnails of the cameras' images (with `spec.pixels`), see SimProcessOptions. Default: none. */
   readonly thumbnails?: SimProcessOptions['thumbnails'];
+  /** Each host's local grouping policy; default the sim host's (approximate). */
+  readonly policy?: PolicyConfig;
 }
 
 /**
@@ -47,6 +49,7 @@ export class RealtimeSimNodes {
           nodeId: o.nodeId,
           onGroup: o.onGroup,
           thumbnails: o.thumbnails,
+          ...(o.policy ? { policy: o.policy } : {}),
           session: randomSessionId(),
         }),
       );

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ClockMapper, type ClockSample, ConfigError, type FrameGroup, SyncapError } from '@syncap/core';
+import { ClockMapper, type ClockSample, ConfigError, type FrameGroup, POLICY_NAMES, type PolicyConfig, parsePolicyConfig, SyncapError } from '@syncap/core';
 import {
   addRigFlags,
   collect,
@@ -18,7 +18,7 @@ import { hostRandom, hostTimers, randomSessionId, readTokenFile, stderrErrorSink
 import { jpegThumbnailer } from '@syncap/jpeg';
 import { CloseCodes, clip, MAX_CAMERA_FPS, PtpSupervisor, SyncClient, type SyncClientEvent, SyncNode, type ThumbnailStats, wsConnector } from '@syncap/net';
 import { FoxgloveLiveServer, type RecorderCamera, Ros2Recorder } from '@syncap/record';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { parseCameraSpec } from '../camera-spec.js';
 import { NodeMetrics } from '../node-metrics.js';
 import { deviceOptionsOf, loadRigConfig } from '../rig-config.js';
@@ -44,6 +44,7 @@ interface JoinFlags {
   thumbnailsPerS: number;
   foxglovePort?: number;
   pixels?: unknown;
+  policy?: string;
 }
 
 /**
@@ -78,6 +79,12 @@ export function joinCommand(): Command {
       [] as string[],
     )
     .option('--simulate <n>', 'use N simulated cameras instead of V4L2 devices (the rig flags above shape them)', positiveInt('--simulate'))
+    .addOption(
+      new Option(
+        '--policy <name>',
+        "how this node groups its own frames for --record and --foxglove-port (default: the config's, else window with 1 ms tolerance for V4L2 cameras, which phase lock aligns, and approximate for simulated ones); free-running cameras pair up under approximate",
+      ).choices([...POLICY_NAMES]),
+    )
     .option('--duration-s <s>', 'stop after this many seconds (default: until Ctrl-C)', positiveNumber('--duration-s'))
     .option(
       '--thumbnails-per-s <n>',
@@ -113,6 +120,8 @@ export function joinCommand(): Command {
         throw new ConfigError('give at least one --camera /dev/videoN (or --simulate N to try without hardware, or --config)');
       if (flags.simulate && flags.camera.length > 0) throw new ConfigError('--simulate and --camera exclude each other');
       if (flags.pixels && !simulate) throw new ConfigError('--pixels shapes simulated cameras: give it with --simulate');
+      // The node's local groups (what it records and shows live); the server groups the rig on its own.
+      const policy: PolicyConfig | undefined = flags.policy ? parsePolicyConfig({ name: flags.policy }, '--policy') : config?.policy;
       const thumbnails = flags.thumbnailsPerS > 0 ? { intervalMs: 1000 / flags.thumbnailsPerS } : undefined;
       flags.nodeId = nodeId;
       const cameraSpecs = flags.camera.map((c, i) => parseCameraSpec(c, `cam${i}`));
@@ -165,6 +174,7 @@ export function joinCommand(): Command {
           nodeId: flags.nodeId,
           onGroup: recordGroup,
           thumbnails,
+          ...(policy ? { policy } : {}),
         });
         // The simulated cameras' own geometry and format (what their info gives once open).
         const simCameras = rig.hosts[0]!.cameras.map((c) => ({ id: c.id, ...c.format }));
@@ -217,6 +227,7 @@ export function joinCommand(): Command {
           onListenerError,
           client,
           phaseLock: flags.phaseLock ? { toleranceNs: flags.phaseToleranceNs } : false,
+          ...(policy ? { policy } : {}),
           onGroup: recordGroup,
           ...(thumbnails ? { thumbnails: { ...thumbnails, thumbnailer: jpegThumbnailer() } } : {}),
         });
@@ -315,7 +326,8 @@ export function joinCommand(): Command {
         if (!said.has(note)) process.stderr.write(`${nodeId}: ${note}\n`);
         said.add(note);
       });
-      process.stdout.write(`${JSON.stringify({ joined: url, nodeId: flags.nodeId, ...(live ? { foxglove: live.url } : {}) })}\n`);
+      const policyName = policy?.name ?? (simulate ? 'approximate' : 'window');
+      process.stdout.write(`${JSON.stringify({ joined: url, nodeId: flags.nodeId, policy: policyName, ...(live ? { foxglove: live.url } : {}) })}\n`);
       const status = setInterval(() => process.stderr.write(`${flags.nodeId}: ${describeState()}${thumbnailNote(thumbnailStats())}\n`), 2000);
       const clockSamples = live
         ? setInterval(() => {
