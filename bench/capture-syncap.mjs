@@ -43,7 +43,17 @@ if (spec.delivery === 'wakeup-floor') {
 }
 
 const cams = spec.devices.map(
-  (p, i) => new V4l2Camera(p, { id: `c${i}`, width: spec.width, height: spec.height, pixelFormat: 'YUYV', fps: spec.fps, buffers: 4, delivery: spec.delivery }),
+  (p, i) =>
+    new V4l2Camera(p, {
+      id: `c${i}`,
+      width: spec.width,
+      height: spec.height,
+      pixelFormat: 'YUYV',
+      fps: spec.fps,
+      buffers: 4,
+      delivery: spec.delivery,
+      ...(spec.coalesceMs ? { coalesceMs: spec.coalesceMs } : {}),
+    }),
 );
 for (const c of cams) await c.open();
 const latency = hdr.build({ numberOfSignificantValueDigits: 3 });

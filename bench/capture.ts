@@ -52,6 +52,8 @@ interface Row {
   readonly drops: number;
   readonly latencyP50Ms?: number;
   readonly latencyP99Ms?: number;
+  /** syncap-event-loop-coalesced: its coalesceMs. */
+  readonly coalesceMs?: number;
   /** syncap: spread of the cameras' STREAMON instants, ms. */
   readonly startSkewMs?: number;
   /** syncap: frames per sleep-and-wake of the process's threads (voluntary context switches). */
@@ -64,8 +66,9 @@ const SYNCAP_SCRIPT = fileURLToPath(new URL('./capture-syncap.mjs', import.meta.
 function measureSyncap(
   spec: CaptureSpec,
   delivery: 'event-loop' | 'thread' | 'wakeup-floor',
+  coalesceMs = 0,
 ): Omit<Row, 'bench' | 'impl' | 'default' | 'cameras' | 'width' | 'height' | 'fps'> {
-  const args = JSON.stringify({ ...spec, delivery, seconds, warmupSeconds });
+  const args = JSON.stringify({ ...spec, delivery, coalesceMs, seconds, warmupSeconds });
   const out = execFileSync(process.execPath, [SYNCAP_SCRIPT, args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   return JSON.parse(out.trim().split('\n').at(-1)!);
 }
@@ -77,6 +80,9 @@ function measureAll(devices: readonly string[]): Row[] {
   for (const delivery of ['event-loop', 'thread'] as const) {
     rows.push({ ...base, impl: `syncap-${delivery}`, default: delivery === 'event-loop', ...measureSyncap(spec, delivery) });
   }
+  // Event-loop delivery waking at most once a frame period: cameras out of phase share wake-ups.
+  const coalesceMs = Math.round(1000 / fps);
+  rows.push({ ...base, impl: 'syncap-event-loop-coalesced', default: false, coalesceMs, ...measureSyncap(spec, 'event-loop', coalesceMs) });
   // What waking Node's event loop once per frame costs by itself (no camera, no work).
   rows.push({ ...base, impl: 'node-wakeup-floor', default: false, ...measureSyncap(spec, 'wakeup-floor') });
   const shortCount = Math.round(fps * 1.5);

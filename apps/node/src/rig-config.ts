@@ -6,7 +6,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 
 /** Camera keys that only a V4L2 device has. */
-const DEVICE_ONLY_KEYS = ['controls', 'delivery', 'priority', 'cpu', 'exposure'] as const;
+const DEVICE_ONLY_KEYS = ['controls', 'delivery', 'coalesceMs', 'priority', 'cpu', 'exposure'] as const;
 
 /** Control names as V4L2 lists them, lower case with underscores. */
 const CONTROL_NAME = /^[a-z0-9_]{1,64}$/;
@@ -47,6 +47,8 @@ const cameraSchema = z
       .optional(),
     /** How frames reach JS: event-loop (default) or a capture thread (needed for priority and cpu). */
     delivery: z.enum(['event-loop', 'thread']).optional(),
+    /** Event-loop delivery: wake JS at most once per this many ms while frames flow (cameras out of phase share wake-ups). */
+    coalesceMs: z.number().int().min(0).max(1000).optional(),
     /** SCHED_FIFO priority of the capture thread. */
     priority: z.number().int().min(1).max(99).optional(),
     /** The CPU the capture thread is pinned to. */
@@ -67,6 +69,9 @@ const cameraSchema = z
   })
   .refine((c) => c.delivery !== 'event-loop' || (c.priority === undefined && c.cpu === undefined), {
     message: 'priority and cpu apply to a capture thread: use delivery: thread (or leave delivery out)',
+  })
+  .refine((c) => !c.coalesceMs || (c.delivery !== 'thread' && c.priority === undefined && c.cpu === undefined), {
+    message: 'coalesceMs applies to event-loop delivery: drop it, or drop delivery: thread, priority and cpu',
   });
 
 export const rigConfigSchema = z
@@ -121,6 +126,7 @@ export function deviceOptionsOf(c: RigCameraConfig) {
     buffers: c.buffers,
     controls: c.controls,
     delivery: c.delivery,
+    coalesceMs: c.coalesceMs,
     priority: c.priority,
     cpu: c.cpu,
     exposure: c.exposure,

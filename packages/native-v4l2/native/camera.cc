@@ -151,6 +151,7 @@ Napi::Value Camera::Start(const Napi::CallbackInfo& info) {
     opts.spinNs = static_cast<int64_t>(numberOption(o, "spinNs", 200000));
     maxQueue = static_cast<size_t>(numberOption(o, "maxQueue", 0));
     opts.eventLoop = o.Get("eventLoop").ToBoolean();
+    core_->coalesceMs = static_cast<uint64_t>(numberOption(o, "coalesceMs", 0));
   }
   if (!requireOpen(env, "start()")) return env.Undefined();
   Device& d = *core_->device;

@@ -42,6 +42,10 @@ Poller::Poller(napi_env env) : env_(env) {
   }
   handle->data = this;
   handle_ = handle;
+  auto* timer = new uv_timer_t;
+  uv_timer_init(loop, timer);
+  timer->data = this;
+  timer_ = timer;
   Napi::Env e(env);
   Napi::HandleScope scope(e);
   Napi::Object resource = Napi::Object::New(e);
@@ -61,12 +65,41 @@ void Poller::add(const std::shared_ptr<CameraCore>& core) {
   if (epoll_ctl(epfd_, EPOLL_CTL_ADD, core->device->fd, &ev) != 0) return;
   entries_.push_back({key, core});
   core->polled = true;
-  if (!running_) {
-    uv_poll_start(static_cast<uv_poll_t*>(handle_), UV_READABLE, [](uv_poll_t* h, int, int) {
-      if (h->data) static_cast<Poller*>(h->data)->dispatch();
-    });
-    running_ = true;
-  }
+  // While ticking, the next tick serves the new camera too.
+  if (!running_) startPolling();
+}
+
+void Poller::startPolling() {
+  uv_poll_start(static_cast<uv_poll_t*>(handle_), UV_READABLE, [](uv_poll_t* h, int, int) {
+    if (h->data) static_cast<Poller*>(h->data)->onReadable();
+  });
+  running_ = true;
+}
+
+uint64_t Poller::coalesceMs() const {
+  uint64_t ms = UINT64_MAX;
+  for (const Entry& e : entries_) ms = std::min(ms, e.core->coalesceMs);
+  return ms == UINT64_MAX ? 0 : ms;
+}
+
+void Poller::onReadable() {
+  if (dispatch() == 0 || !running_ || ticking_) return;
+  uint64_t ms = coalesceMs();
+  if (ms == 0) return;
+  uv_poll_stop(static_cast<uv_poll_t*>(handle_));
+  ticking_ = true;
+  uv_timer_start(static_cast<uv_timer_t*>(timer_), [](uv_timer_t* t) {
+    if (t->data) static_cast<Poller*>(t->data)->onTick();
+  }, ms, ms);
+}
+
+void Poller::onTick() {
+  // Ticking goes on while ticks find frames; a quiet tick hands waking back to the poll.
+  if (dispatch() > 0 && ticking_ && coalesceMs() > 0) return;
+  if (!ticking_) return;
+  uv_timer_stop(static_cast<uv_timer_t*>(timer_));
+  ticking_ = false;
+  if (running_) startPolling();
 }
 
 void Poller::remove(CameraCore* core) {
@@ -77,7 +110,9 @@ void Poller::remove(CameraCore* core) {
   // Nothing to poll: let the event loop end if nothing else keeps it alive.
   if (entries_.empty() && running_) {
     uv_poll_stop(static_cast<uv_poll_t*>(handle_));
+    uv_timer_stop(static_cast<uv_timer_t*>(timer_));
     running_ = false;
+    ticking_ = false;
   }
 }
 
@@ -91,6 +126,13 @@ void Poller::shutdown() {
     handle_ = nullptr;
     running_ = false;
   }
+  if (timer_ != nullptr) {
+    auto* t = static_cast<uv_timer_t*>(timer_);
+    t->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(t), [](uv_handle_t* x) { delete reinterpret_cast<uv_timer_t*>(x); });
+    timer_ = nullptr;
+    ticking_ = false;
+  }
   if (epfd_ >= 0) close(epfd_);
   epfd_ = -1;
   // The async context and resource are left to the environment: N-API calls that could run
@@ -98,9 +140,10 @@ void Poller::shutdown() {
   (void)resource_.SuppressDestruct();
 }
 
-void Poller::dispatch() {
+size_t Poller::dispatch() {
   // Node's teardown runs the loop once more before the addon's cleanup hook: no JS then.
-  if (!canCallIntoJs(env_)) return;
+  if (!canCallIntoJs(env_)) return 0;
+  delivered_ = 0;
   Napi::Env env(env_);
   Napi::HandleScope scope(env);
   napi_callback_scope cbScope = nullptr;
@@ -120,6 +163,7 @@ void Poller::dispatch() {
     }
   }
   if (scoped) napi_close_callback_scope(env_, cbScope);
+  return delivered_;
 }
 
 void Poller::rearm(Napi::Env env, const std::shared_ptr<CameraCore>& core) {
@@ -157,6 +201,7 @@ bool Poller::drain(Napi::Env env, const std::shared_ptr<CameraCore>& core, uint3
     switch (d.dequeue(&buf, static_cast<short>(revents), &failure)) {
       case Dequeued::Frame:
         d.delivered++;
+        delivered_++;
         core->deliver(env, frameEvent(d, buf, core->session));
         afterCall();
         revents = 0;
@@ -187,7 +232,11 @@ Poller::~Poller() = default;
 void Poller::add(const std::shared_ptr<CameraCore>&) {}
 void Poller::remove(CameraCore*) {}
 void Poller::shutdown() {}
-void Poller::dispatch() {}
+size_t Poller::dispatch() { return 0; }
+void Poller::onReadable() {}
+void Poller::onTick() {}
+void Poller::startPolling() {}
+uint64_t Poller::coalesceMs() const { return 0; }
 bool Poller::drain(Napi::Env, const std::shared_ptr<CameraCore>&, uint32_t, size_t) { return false; }
 void Poller::rearm(Napi::Env, const std::shared_ptr<CameraCore>&) {}
 

@@ -2,6 +2,11 @@
 // holds every streaming camera's fd in an epoll set that libuv polls, so one wake-up of the
 // JS thread serves every camera whose frame is ready (phase-locked cameras finish their
 // frames together), under one callback scope.
+//
+// Coalescing (a camera's coalesceMs > 0): after a wake-up that delivered frames, the poller
+// stops polling and wakes on a timer every coalesceMs instead, serving every frame ready by
+// then, until a tick finds none. Cameras that are not in phase then share wake-ups too, for
+// up to coalesceMs of latency (a wake-up of Node's loop costs more than a frame's delivery).
 #pragma once
 #include <napi.h>
 
@@ -26,11 +31,17 @@ class Poller {
   // Environment teardown: no callback after this.
   void shutdown();
 
-  // libuv's callback (the epoll set is readable).
-  void dispatch();
+  // libuv's callbacks: the epoll set is readable; the coalescing timer ticked.
+  void onReadable();
+  void onTick();
 
  private:
   explicit Poller(napi_env env);
+  // Serves every ready frame (a few passes over the epoll set); returns how many it delivered.
+  size_t dispatch();
+  void startPolling();
+  // The smallest coalesceMs of the polled cameras (0: a camera wants each frame at once).
+  uint64_t coalesceMs() const;
   // Dequeues and delivers what is ready, at most maxFrames; true when the device ran dry (still polled).
   bool drain(Napi::Env env, const std::shared_ptr<CameraCore>& core, uint32_t revents, size_t maxFrames);
   // Registers the fd again while it is not readable (see Entry::armed).
@@ -48,7 +59,10 @@ class Poller {
   napi_env env_;
   int epfd_ = -1;
   void* handle_ = nullptr;  // uv_poll_t*
-  bool running_ = false;
+  void* timer_ = nullptr;   // uv_timer_t*
+  bool running_ = false;    // polling or ticking: some camera is delivering
+  bool ticking_ = false;    // coalescing: the timer, not the poll, wakes us
+  size_t delivered_ = 0;    // frames delivered by the current dispatch()
   napi_async_context async_ = nullptr;
   Napi::ObjectReference resource_;
   std::vector<Entry> entries_;

@@ -32,6 +32,7 @@ class CameraCore : public std::enable_shared_from_this<CameraCore> {
   bool eventLoop = false;
   bool polled = false;  // registered with the poller (event-loop delivery)
   bool paused = false;  // event-loop delivery: JS holds every buffer; polling resumes on release
+  uint64_t coalesceMs = 0;  // event-loop delivery: see event_loop_poller.h
 
   // The callbacks are strong while streaming (a streaming camera is never collected) and weak
   // otherwise, so a camera dropped without close() is finalized and closes its device.

@@ -132,6 +132,8 @@ export interface NativeStartOptions {
   readonly maxQueue?: number;
   /** Event-loop delivery: after STREAMON the JS thread's poller dequeues. */
   readonly eventLoop?: boolean;
+  /** Event-loop delivery: wake at most once per this many ms while frames flow (V4l2CameraOptions.coalesceMs). */
+  readonly coalesceMs?: number;
 }
 
 export interface NativeCameraStats {

@@ -327,6 +327,16 @@ describe('V4l2Camera delivery', () => {
     expect(() => camera('/dev/video0', { delivery: 'event-loop', cpu: 0 })).toThrow(/apply to a capture thread/);
   });
 
+  it('coalesceMs: 0–1000 under event-loop delivery; out of range, or with thread delivery, a ConfigError naming it', () => {
+    expect(camera('/dev/video0', { coalesceMs: 33 }).delivery).toBe('event-loop');
+    expect(camera('/dev/video0', { delivery: 'thread', coalesceMs: 0 }).delivery).toBe('thread');
+    expect(() => camera('/dev/video0', { coalesceMs: -1 })).toThrow(/coalesceMs must be a number of ms from 0 to 1000, got -1/);
+    expect(() => camera('/dev/video0', { coalesceMs: Number.NaN })).toThrow(ConfigError);
+    expect(() => camera('/dev/video0', { coalesceMs: 1001 })).toThrow(/from 0 to 1000/);
+    expect(() => camera('/dev/video0', { delivery: 'thread', coalesceMs: 10 })).toThrow(/coalesceMs applies to event-loop delivery/);
+    expect(() => camera('/dev/video0', { priority: 50, coalesceMs: 10 })).toThrow(/coalesceMs applies to event-loop delivery/);
+  });
+
   it('explicit event-loop delivery where the binding has none fails start with E_UNSUPPORTED', async () => {
     binding.eventLoopDelivery = false;
     const c = camera('/dev/video0', { delivery: 'event-loop' });

@@ -58,6 +58,14 @@ export interface V4l2CameraOptions {
    * Either way the kernel timestamps each frame; a busy JS thread delays delivery, not timestamps.
    */
   readonly delivery?: 'event-loop' | 'thread';
+  /**
+   * Event-loop delivery: once frames flow, wake the JS thread at most once per this many ms
+   * and hand over every frame ready by then, until a wake-up finds none. Cameras out of phase
+   * then share wake-ups (each costs more than delivering a frame), for up to this much added
+   * latency; timestamps are the driver's either way. The smallest value among the streaming
+   * cameras applies to all. 0–1000 (whole ms); default 0: each frame as soon as it is ready.
+   */
+  readonly coalesceMs?: number;
   /** SCHED_FIFO priority for the capture thread (1–99); EPERM is a warning. Needs thread delivery. */
   readonly priority?: number;
   /** Pin the capture thread to this CPU. Needs thread delivery. */
@@ -154,7 +162,16 @@ function chooseDelivery(id: string, o: V4l2CameraOptions, binding: NativeBinding
     // dequeues, and raising or pinning it would change the whole application.
     throw new ConfigError(`${id}: priority and cpu apply to a capture thread, and event-loop delivery has none: use delivery: 'thread' or drop them`);
   }
-  return o.delivery ?? (threadOnly || !binding.eventLoopDelivery ? 'thread' : 'event-loop');
+  const delivery = o.delivery ?? (threadOnly || !binding.eventLoopDelivery ? 'thread' : 'event-loop');
+  if (o.coalesceMs !== undefined) {
+    if (!(Number.isFinite(o.coalesceMs) && o.coalesceMs >= 0 && o.coalesceMs <= 1000))
+      throw new ConfigError(`${id}: coalesceMs must be a number of ms from 0 to 1000, got ${o.coalesceMs}`);
+    if (delivery === 'thread' && o.coalesceMs > 0)
+      throw new ConfigError(
+        `${id}: coalesceMs applies to event-loop delivery (a capture thread hands each frame on as it comes): drop it or use delivery: 'event-loop'`,
+      );
+  }
+  return delivery;
 }
 
 function timestampSourceOf(flags: number): TimestampSource {
@@ -238,6 +255,7 @@ export class V4l2Camera implements CameraDevice {
           spinNs: this.options.spinNs,
           maxQueue: this.options.maxQueue,
           eventLoop: this.delivery === 'event-loop',
+          coalesceMs: Math.round(this.options.coalesceMs ?? 0),
         });
       } catch (error) {
         this.pendingStart = undefined;
