@@ -52,7 +52,7 @@ const cams = spec.devices.map(
       fps: spec.fps,
       buffers: 4,
       delivery: spec.delivery,
-      ...(spec.coalesceMs ? { coalesceMs: spec.coalesceMs } : {}),
+      ...(spec.coalesceMs !== undefined ? { coalesceMs: spec.coalesceMs } : {}),
     }),
 );
 for (const c of cams) await c.open();

@@ -52,7 +52,7 @@ interface Row {
   readonly drops: number;
   readonly latencyP50Ms?: number;
   readonly latencyP99Ms?: number;
-  /** syncap-event-loop-coalesced: its coalesceMs. */
+  /** syncap-event-loop-immediate and -coalesced: their coalesceMs (the default is adaptive). */
   readonly coalesceMs?: number;
   /** syncap: spread of the cameras' STREAMON instants, ms. */
   readonly startSkewMs?: number;
@@ -66,7 +66,7 @@ const SYNCAP_SCRIPT = fileURLToPath(new URL('./capture-syncap.mjs', import.meta.
 function measureSyncap(
   spec: CaptureSpec,
   delivery: 'event-loop' | 'thread' | 'wakeup-floor',
-  coalesceMs = 0,
+  coalesceMs?: number,
 ): Omit<Row, 'bench' | 'impl' | 'default' | 'cameras' | 'width' | 'height' | 'fps'> {
   const args = JSON.stringify({ ...spec, delivery, coalesceMs, seconds, warmupSeconds });
   const out = execFileSync(process.execPath, [SYNCAP_SCRIPT, args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
@@ -80,7 +80,8 @@ function measureAll(devices: readonly string[]): Row[] {
   for (const delivery of ['event-loop', 'thread'] as const) {
     rows.push({ ...base, impl: `syncap-${delivery}`, default: delivery === 'event-loop', ...measureSyncap(spec, delivery) });
   }
-  // Event-loop delivery waking at most once a frame period: cameras out of phase share wake-ups.
+  // The default coalesces adaptively; next to it, each frame at once, and a fixed interval of a frame period.
+  rows.push({ ...base, impl: 'syncap-event-loop-immediate', default: false, coalesceMs: 0, ...measureSyncap(spec, 'event-loop', 0) });
   const coalesceMs = Math.round(1000 / fps);
   rows.push({ ...base, impl: 'syncap-event-loop-coalesced', default: false, coalesceMs, ...measureSyncap(spec, 'event-loop', coalesceMs) });
   // What waking Node's event loop once per frame costs by itself (no camera, no work).

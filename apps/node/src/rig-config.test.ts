@@ -39,6 +39,8 @@ describe('rig config', () => {
     expect(() => parseRigConfig(camera('    delivery: fast\n'))).toThrow(/cameras\[0\]\.delivery.*event-loop.*thread/s);
     expect(() => parseRigConfig(camera('    delivery: event-loop\n    cpu: 0\n'))).toThrow(/priority and cpu apply to a capture thread/);
     expect(() => parseRigConfig(camera('    coalesceMs: 2000\n'))).toThrow(/cameras\[0\]\.coalesceMs.*1000/s);
+    expect(() => parseRigConfig(camera('    coalesceMs: sometimes\n'))).toThrow(/cameras\[0\]\.coalesceMs.*auto/s);
+    expect(deviceOptionsOf(parseRigConfig(camera('    coalesceMs: auto\n')).cameras[0]!)).toMatchObject({ coalesceMs: 'auto' });
     expect(() => parseRigConfig(camera('    delivery: thread\n    coalesceMs: 33\n'))).toThrow(/coalesceMs applies to event-loop delivery/);
     expect(deviceOptionsOf(parseRigConfig(camera('    coalesceMs: 33\n')).cameras[0]!)).toMatchObject({ coalesceMs: 33 });
     expect(() => parseRigConfig(camera('    controls: { Exposure Time: 3 }\n'))).toThrow(/controls.Exposure Time: not a control name/);

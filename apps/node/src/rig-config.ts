@@ -47,8 +47,8 @@ const cameraSchema = z
       .optional(),
     /** How frames reach JS: event-loop (default) or a capture thread (needed for priority and cpu). */
     delivery: z.enum(['event-loop', 'thread']).optional(),
-    /** Event-loop delivery: wake JS at most once per this many ms while frames flow (cameras out of phase share wake-ups). */
-    coalesceMs: z.number().int().min(0).max(1000).optional(),
+    /** Event-loop delivery: auto (default: cameras out of phase share wake-ups), N ms (always), or 0 (each frame at once). */
+    coalesceMs: z.union([z.literal('auto'), z.number().int().min(0).max(1000)], { error: "'auto' or a whole number of ms from 0 to 1000" }).optional(),
     /** SCHED_FIFO priority of the capture thread. */
     priority: z.number().int().min(1).max(99).optional(),
     /** The CPU the capture thread is pinned to. */
@@ -70,7 +70,7 @@ const cameraSchema = z
   .refine((c) => c.delivery !== 'event-loop' || (c.priority === undefined && c.cpu === undefined), {
     message: 'priority and cpu apply to a capture thread: use delivery: thread (or leave delivery out)',
   })
-  .refine((c) => !c.coalesceMs || (c.delivery !== 'thread' && c.priority === undefined && c.cpu === undefined), {
+  .refine((c) => typeof c.coalesceMs !== 'number' || c.coalesceMs === 0 || (c.delivery !== 'thread' && c.priority === undefined && c.cpu === undefined), {
     message: 'coalesceMs applies to event-loop delivery: drop it, or drop delivery: thread, priority and cpu',
   });
 

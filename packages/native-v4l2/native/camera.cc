@@ -151,7 +151,10 @@ Napi::Value Camera::Start(const Napi::CallbackInfo& info) {
     opts.spinNs = static_cast<int64_t>(numberOption(o, "spinNs", 200000));
     maxQueue = static_cast<size_t>(numberOption(o, "maxQueue", 0));
     opts.eventLoop = o.Get("eventLoop").ToBoolean();
-    core_->coalesceMs = static_cast<uint64_t>(numberOption(o, "coalesceMs", 0));
+    double coalesce = numberOption(o, "coalesceMs", 0);
+    core_->coalesceAuto = coalesce < 0;
+    core_->coalesceMs = coalesce > 0 ? static_cast<uint64_t>(coalesce) : 0;
+    core_->autoMs = static_cast<uint64_t>(numberOption(o, "autoCoalesceMs", 0));
   }
   if (!requireOpen(env, "start()")) return env.Undefined();
   Device& d = *core_->device;

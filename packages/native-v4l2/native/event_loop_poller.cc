@@ -18,6 +18,12 @@ constexpr int kMaxEvents = 32;
 // Passes over the epoll set per wake-up: frames that became ready while earlier ones were
 // handed to JS are served in the same wake-up, without starving the rest of the loop.
 constexpr int kMaxPasses = 4;
+// Adaptive coalescing: the poll's wake-ups judged at a time; the share of the cameras a
+// wake-up serves on average below which their frames count as out of phase; ticks between
+// judgements (about 8 s at 30 fps).
+constexpr size_t kJudgedWakes = 30;
+constexpr double kInPhaseShare = 0.6;
+constexpr size_t kTicksPerJudgement = 256;
 }  // namespace
 
 #if SYNCAP_HAVE_UV
@@ -65,6 +71,8 @@ void Poller::add(const std::shared_ptr<CameraCore>& core) {
   if (epoll_ctl(epfd_, EPOLL_CTL_ADD, core->device->fd, &ev) != 0) return;
   entries_.push_back({key, core});
   core->polled = true;
+  pollWakes_ = 0;
+  pollFrames_ = 0;
   // While ticking, the next tick serves the new camera too.
   if (!running_) startPolling();
 }
@@ -76,16 +84,25 @@ void Poller::startPolling() {
   running_ = true;
 }
 
-uint64_t Poller::coalesceMs() const {
-  uint64_t ms = UINT64_MAX;
-  for (const Entry& e : entries_) ms = std::min(ms, e.core->coalesceMs);
-  return ms == UINT64_MAX ? 0 : ms;
+Poller::Coalescing Poller::coalescing() const {
+  uint64_t fixed = UINT64_MAX;
+  uint64_t period = UINT64_MAX;
+  for (const Entry& e : entries_) {
+    const CameraCore& c = *e.core;
+    if (c.coalesceAuto && c.autoMs > 0) {
+      period = std::min(period, c.autoMs);
+    } else if (c.coalesceAuto || c.coalesceMs == 0) {
+      return {0, false};
+    } else {
+      fixed = std::min(fixed, c.coalesceMs);
+    }
+  }
+  if (fixed != UINT64_MAX) return {fixed, false};
+  if (period != UINT64_MAX && entries_.size() >= 2) return {period, true};
+  return {0, false};
 }
 
-void Poller::onReadable() {
-  if (dispatch() == 0 || !running_ || ticking_) return;
-  uint64_t ms = coalesceMs();
-  if (ms == 0) return;
+void Poller::startTicking(uint64_t ms) {
   uv_poll_stop(static_cast<uv_poll_t*>(handle_));
   ticking_ = true;
   uv_timer_start(static_cast<uv_timer_t*>(timer_), [](uv_timer_t* t) {
@@ -93,13 +110,39 @@ void Poller::onReadable() {
   }, ms, ms);
 }
 
-void Poller::onTick() {
-  // Ticking goes on while ticks find frames; a quiet tick hands waking back to the poll.
-  if (dispatch() > 0 && ticking_ && coalesceMs() > 0) return;
-  if (!ticking_) return;
+void Poller::stopTicking() {
   uv_timer_stop(static_cast<uv_timer_t*>(timer_));
   ticking_ = false;
+  pollWakes_ = 0;
+  pollFrames_ = 0;
   if (running_) startPolling();
+}
+
+void Poller::onReadable() {
+  size_t frames = dispatch();
+  if (frames == 0 || !running_ || ticking_) return;
+  Coalescing c = coalescing();
+  if (c.intervalMs == 0) return;
+  if (!c.adaptive) return startTicking(c.intervalMs);
+  pollWakes_++;
+  pollFrames_ += frames;
+  if (pollWakes_ < kJudgedWakes) return;
+  bool outOfPhase = static_cast<double>(pollFrames_) < kInPhaseShare * static_cast<double>(pollWakes_ * entries_.size());
+  pollWakes_ = 0;
+  pollFrames_ = 0;
+  if (!outOfPhase) return;
+  ticksLeft_ = kTicksPerJudgement;
+  startTicking(c.intervalMs);
+}
+
+void Poller::onTick() {
+  // Ticking goes on while ticks find frames (adaptive: until it is time to judge again); a
+  // quiet tick hands waking back to the poll.
+  size_t frames = dispatch();
+  if (!ticking_) return;
+  Coalescing c = coalescing();
+  if (frames > 0 && c.intervalMs > 0 && (!c.adaptive || (ticksLeft_ > 0 && --ticksLeft_ > 0))) return;
+  stopTicking();
 }
 
 void Poller::remove(CameraCore* core) {
@@ -107,6 +150,8 @@ void Poller::remove(CameraCore* core) {
   core->polled = false;
   if (core->device->fd >= 0) epoll_ctl(epfd_, EPOLL_CTL_DEL, core->device->fd, nullptr);
   entries_.erase(std::remove_if(entries_.begin(), entries_.end(), [core](const Entry& e) { return e.core.get() == core; }), entries_.end());
+  pollWakes_ = 0;
+  pollFrames_ = 0;
   // Nothing to poll: let the event loop end if nothing else keeps it alive.
   if (entries_.empty() && running_) {
     uv_poll_stop(static_cast<uv_poll_t*>(handle_));
@@ -158,8 +203,9 @@ size_t Poller::dispatch() {
       std::shared_ptr<CameraCore> core = it->core;
       bool armed = it->armed;
       // An armed fd is level-triggered: one frame per pass, and the next pass's epoll_wait says
-      // whether another is ready, which spares the DQBUF that would find the queue empty.
-      if (drain(env, core, events[i].events, armed ? 1 : SIZE_MAX) && !armed) rearm(env, core);
+      // whether another is ready, which spares the DQBUF that would find the queue empty. A
+      // tick drains every camera: several frames may have come since the last one.
+      if (drain(env, core, events[i].events, armed && !ticking_ ? 1 : SIZE_MAX) && !armed) rearm(env, core);
     }
   }
   if (scoped) napi_close_callback_scope(env_, cbScope);
@@ -236,7 +282,9 @@ size_t Poller::dispatch() { return 0; }
 void Poller::onReadable() {}
 void Poller::onTick() {}
 void Poller::startPolling() {}
-uint64_t Poller::coalesceMs() const { return 0; }
+Poller::Coalescing Poller::coalescing() const { return {0, false}; }
+void Poller::startTicking(uint64_t) {}
+void Poller::stopTicking() {}
 bool Poller::drain(Napi::Env, const std::shared_ptr<CameraCore>&, uint32_t, size_t) { return false; }
 void Poller::rearm(Napi::Env, const std::shared_ptr<CameraCore>&) {}
 

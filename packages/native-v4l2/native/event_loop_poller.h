@@ -3,10 +3,14 @@
 // JS thread serves every camera whose frame is ready (phase-locked cameras finish their
 // frames together), under one callback scope.
 //
-// Coalescing (a camera's coalesceMs > 0): after a wake-up that delivered frames, the poller
-// stops polling and wakes on a timer every coalesceMs instead, serving every frame ready by
-// then, until a tick finds none. Cameras that are not in phase then share wake-ups too, for
-// up to coalesceMs of latency (a wake-up of Node's loop costs more than a frame's delivery).
+// Coalescing: after a wake-up that delivered frames, the poller stops polling and wakes on a
+// timer instead, serving every frame ready by then, until a tick finds none. Cameras that are
+// not in phase then share wake-ups too, for up to one interval of latency (a wake-up of
+// Node's loop costs more than a frame's delivery). With a fixed interval (coalesceMs > 0) it
+// ticks after every wake-up with frames; adaptive (the default), only when two or more cameras
+// stream and the poll's wake-ups serve fewer than kInPhaseShare of them on average (their
+// frames come out of phase): phase-locked cameras already share a wake-up at no latency. It
+// ticks at the frame period, and polls again now and then to see whether that still holds.
 #pragma once
 #include <napi.h>
 
@@ -40,8 +44,15 @@ class Poller {
   // Serves every ready frame (a few passes over the epoll set); returns how many it delivered.
   size_t dispatch();
   void startPolling();
-  // The smallest coalesceMs of the polled cameras (0: a camera wants each frame at once).
-  uint64_t coalesceMs() const;
+  struct Coalescing {
+    uint64_t intervalMs;  // 0: each frame at once
+    bool adaptive;
+  };
+  // What the polled cameras ask for: the smallest fixed interval; adaptive when all of them
+  // are, and two or more; none when one wants each frame at once.
+  Coalescing coalescing() const;
+  void startTicking(uint64_t ms);
+  void stopTicking();
   // Dequeues and delivers what is ready, at most maxFrames; true when the device ran dry (still polled).
   bool drain(Napi::Env env, const std::shared_ptr<CameraCore>& core, uint32_t revents, size_t maxFrames);
   // Registers the fd again while it is not readable (see Entry::armed).
@@ -63,6 +74,11 @@ class Poller {
   bool running_ = false;    // polling or ticking: some camera is delivering
   bool ticking_ = false;    // coalescing: the timer, not the poll, wakes us
   size_t delivered_ = 0;    // frames delivered by the current dispatch()
+  // Adaptive coalescing: the poll's wake-ups and their frames since the last judgement, and
+  // the ticks left before polling again to judge afresh.
+  size_t pollWakes_ = 0;
+  size_t pollFrames_ = 0;
+  size_t ticksLeft_ = 0;
   napi_async_context async_ = nullptr;
   Napi::ObjectReference resource_;
   std::vector<Entry> entries_;

@@ -32,7 +32,11 @@ class CameraCore : public std::enable_shared_from_this<CameraCore> {
   bool eventLoop = false;
   bool polled = false;  // registered with the poller (event-loop delivery)
   bool paused = false;  // event-loop delivery: JS holds every buffer; polling resumes on release
-  uint64_t coalesceMs = 0;  // event-loop delivery: see event_loop_poller.h
+  // Event-loop delivery's coalescing (event_loop_poller.h): a fixed interval (coalesceMs > 0),
+  // none (0), or adaptive (coalesceAuto, ticking every autoMs once frames come out of phase).
+  uint64_t coalesceMs = 0;
+  bool coalesceAuto = false;
+  uint64_t autoMs = 0;
 
   // The callbacks are strong while streaming (a streaming camera is never collected) and weak
   // otherwise, so a camera dropped without close() is finalized and closes its device.

@@ -63,6 +63,8 @@ interface MockDevice {
   owner: MockCamera | undefined;
   nextSequence: number;
   failures: Map<MockFailure, string>;
+  /** What the last start() was given. */
+  lastStart?: NativeStartOptions;
 }
 
 type MockBuffer = { owner: 'idle' | 'driver' | 'held'; generation: number; memory: ArrayBuffer | undefined };
@@ -166,6 +168,11 @@ export class MockV4l2Binding implements NativeBinding {
     const d = this.device(path);
     const c = d?.controls.findIndex((x) => x.name === name) ?? -1;
     if (d && c >= 0) d.controls[c] = { ...d.controls[c]!, value };
+  }
+
+  /** The options the device's last start() passed to the addon. */
+  lastStartOptions(path: string): NativeStartOptions | undefined {
+    return this.device(path)?.lastStart;
   }
 
   /** Whether a camera is streaming from the device. */
@@ -295,6 +302,7 @@ class MockCamera implements NativeCameraHandle {
 
   start(atNs: bigint, options: NativeStartOptions): void {
     const d = this.requireDevice('start()');
+    d.lastStart = options;
     if (this.streaming) throw nativeError('E_STATE', `${this.path}: already started`);
     if (options.eventLoop && !this.binding.eventLoopDelivery) {
       throw nativeError(

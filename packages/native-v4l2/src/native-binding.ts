@@ -132,8 +132,10 @@ export interface NativeStartOptions {
   readonly maxQueue?: number;
   /** Event-loop delivery: after STREAMON the JS thread's poller dequeues. */
   readonly eventLoop?: boolean;
-  /** Event-loop delivery: wake at most once per this many ms while frames flow (V4l2CameraOptions.coalesceMs). */
+  /** Event-loop delivery's coalescing (V4l2CameraOptions.coalesceMs): ms, 0 off, −1 adaptive. */
   readonly coalesceMs?: number;
+  /** Adaptive coalescing's tick, ms (the frame period); 0: this camera is not coalesced. */
+  readonly autoCoalesceMs?: number;
 }
 
 export interface NativeCameraStats {

@@ -330,11 +330,32 @@ describe('V4l2Camera delivery', () => {
   it('coalesceMs: 0–1000 under event-loop delivery; out of range, or with thread delivery, a ConfigError naming it', () => {
     expect(camera('/dev/video0', { coalesceMs: 33 }).delivery).toBe('event-loop');
     expect(camera('/dev/video0', { delivery: 'thread', coalesceMs: 0 }).delivery).toBe('thread');
-    expect(() => camera('/dev/video0', { coalesceMs: -1 })).toThrow(/coalesceMs must be a number of ms from 0 to 1000, got -1/);
+    expect(() => camera('/dev/video0', { coalesceMs: -1 })).toThrow(/coalesceMs must be 'auto' or a number of ms from 0 to 1000, got -1/);
     expect(() => camera('/dev/video0', { coalesceMs: Number.NaN })).toThrow(ConfigError);
     expect(() => camera('/dev/video0', { coalesceMs: 1001 })).toThrow(/from 0 to 1000/);
     expect(() => camera('/dev/video0', { delivery: 'thread', coalesceMs: 10 })).toThrow(/coalesceMs applies to event-loop delivery/);
+    // 4 buffers at 30 fps: three frame periods (100 ms) of frames can wait in the driver.
+    expect(camera('/dev/video0', { fps: 30, buffers: 4, coalesceMs: 99 }).delivery).toBe('event-loop');
+    expect(() => camera('/dev/video0', { fps: 30, buffers: 4, coalesceMs: 100 })).toThrow(/would let 4 buffers at 30 fps fill up.*less than 100 ms/);
     expect(() => camera('/dev/video0', { priority: 50, coalesceMs: 10 })).toThrow(/coalesceMs applies to event-loop delivery/);
+  });
+
+  it('coalescing is adaptive by default, at the opened frame period; a number or 0 is passed as given', async () => {
+    const startOptions = async (options: Parameters<typeof camera>[1]) => {
+      const c = camera('/dev/video0', options);
+      await c.open();
+      await c.start();
+      const o = binding.lastStartOptions('/dev/video0');
+      await c.close();
+      return { coalesceMs: o?.coalesceMs, autoCoalesceMs: o?.autoCoalesceMs };
+    };
+    // 60 fps opened: a tick every 17 ms (a little slower than the frames, so each finds one of every camera).
+    expect(await startOptions({ fps: 60 })).toEqual({ coalesceMs: -1, autoCoalesceMs: 17 });
+    expect(await startOptions({ fps: 30, coalesceMs: 'auto' })).toEqual({ coalesceMs: -1, autoCoalesceMs: 34 });
+    // Too few buffers to let frames wait a period: this camera is not coalesced.
+    expect(await startOptions({ fps: 30, buffers: 3 })).toEqual({ coalesceMs: -1, autoCoalesceMs: 0 });
+    expect(await startOptions({ coalesceMs: 0 })).toEqual({ coalesceMs: 0, autoCoalesceMs: 0 });
+    expect(await startOptions({ coalesceMs: 12.4 })).toEqual({ coalesceMs: 12, autoCoalesceMs: 0 });
   });
 
   it('explicit event-loop delivery where the binding has none fails start with E_UNSUPPORTED', async () => {

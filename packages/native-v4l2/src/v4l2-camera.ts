@@ -59,13 +59,19 @@ export interface V4l2CameraOptions {
    */
   readonly delivery?: 'event-loop' | 'thread';
   /**
-   * Event-loop delivery: once frames flow, wake the JS thread at most once per this many ms
-   * and hand over every frame ready by then, until a wake-up finds none. Cameras out of phase
-   * then share wake-ups (each costs more than delivering a frame), for up to this much added
-   * latency; timestamps are the driver's either way. The smallest value among the streaming
-   * cameras applies to all. 0–1000 (whole ms); default 0: each frame as soon as it is ready.
+   * Event-loop delivery: how wake-ups of the JS thread are shared. A wake-up of Node's loop
+   * costs more than handing over a frame, so once frames flow the poller can wake on a timer
+   * instead and hand over every frame ready by then, until a wake-up finds none: cameras out
+   * of phase then share wake-ups, for up to one interval of added latency (timestamps are the
+   * driver's either way). 'auto' (the default) does so only when two or more cameras stream
+   * and their frames come out of phase (the poll's wake-ups serve few of them each), ticking
+   * at the frame period and polling again now and then to see whether that still holds;
+   * phase-locked cameras already share a wake-up at no latency. N (1–1000 ms, less than
+   * (buffers − 1) frame periods, or the driver runs out of free buffers between wake-ups):
+   * always, every N ms. 0: each frame as soon as it is ready. One poller serves all of a
+   * process's cameras: 0 on any of them turns coalescing off, and the smallest N applies.
    */
-  readonly coalesceMs?: number;
+  readonly coalesceMs?: number | 'auto';
   /** SCHED_FIFO priority for the capture thread (1–99); EPERM is a warning. Needs thread delivery. */
   readonly priority?: number;
   /** Pin the capture thread to this CPU. Needs thread delivery. */
@@ -163,9 +169,16 @@ function chooseDelivery(id: string, o: V4l2CameraOptions, binding: NativeBinding
     throw new ConfigError(`${id}: priority and cpu apply to a capture thread, and event-loop delivery has none: use delivery: 'thread' or drop them`);
   }
   const delivery = o.delivery ?? (threadOnly || !binding.eventLoopDelivery ? 'thread' : 'event-loop');
-  if (o.coalesceMs !== undefined) {
+  if (o.coalesceMs !== undefined && o.coalesceMs !== 'auto') {
     if (!(Number.isFinite(o.coalesceMs) && o.coalesceMs >= 0 && o.coalesceMs <= 1000))
-      throw new ConfigError(`${id}: coalesceMs must be a number of ms from 0 to 1000, got ${o.coalesceMs}`);
+      throw new ConfigError(`${id}: coalesceMs must be 'auto' or a number of ms from 0 to 1000, got ${o.coalesceMs}`);
+    // Frames wait in the driver's buffers between wake-ups: with none left free, the driver drops.
+    const buffers = o.buffers ?? 8;
+    const fillMs = o.fps ? ((buffers - 1) * 1000) / o.fps : Number.POSITIVE_INFINITY;
+    if (o.coalesceMs >= fillMs)
+      throw new ConfigError(
+        `${id}: coalesceMs ${o.coalesceMs} would let ${buffers} buffers at ${o.fps} fps fill up (frames wait in them between wake-ups): give less than ${Math.floor(fillMs)} ms, or more buffers`,
+      );
     if (delivery === 'thread' && o.coalesceMs > 0)
       throw new ConfigError(
         `${id}: coalesceMs applies to event-loop delivery (a capture thread hands each frame on as it comes): drop it or use delivery: 'event-loop'`,
@@ -255,7 +268,7 @@ export class V4l2Camera implements CameraDevice {
           spinNs: this.options.spinNs,
           maxQueue: this.options.maxQueue,
           eventLoop: this.delivery === 'event-loop',
-          coalesceMs: Math.round(this.options.coalesceMs ?? 0),
+          ...this.coalescing(),
         });
       } catch (error) {
         this.pendingStart = undefined;
@@ -482,6 +495,16 @@ export class V4l2Camera implements CameraDevice {
   private cancelReconnect(): void {
     if (this.reconnectTimer !== undefined) this.timers.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+  }
+
+  /** The native start options for coalescing: -1 is adaptive, at the opened format's frame period (off with fewer than 4 buffers). */
+  private coalescing(): { coalesceMs: number; autoCoalesceMs: number } {
+    const c = this.options.coalesceMs ?? 'auto';
+    if (c !== 'auto') return { coalesceMs: Math.round(c), autoCoalesceMs: 0 };
+    const fps = this.infoValue?.fps ?? this.options.fps;
+    const buffers = this.infoValue?.buffers ?? this.options.buffers ?? 8;
+    // Ticking a little slower than the frames: each tick finds a frame of every camera.
+    return { coalesceMs: -1, autoCoalesceMs: fps && fps > 0 && buffers >= 4 ? Math.ceil(1000 / fps) : 0 };
   }
 
   private onFrameData(
