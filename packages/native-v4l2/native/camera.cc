@@ -144,6 +144,8 @@ Napi::Value Camera::Start(const Napi::CallbackInfo& info) {
     opts.atNs = info[0].As<Napi::BigInt>().Int64Value(&lossless);
   }
   size_t maxQueue = 0;
+  double coalesce = 0;
+  uint64_t autoMs = 0;
   if (info.Length() > 1 && info[1].IsObject()) {
     Napi::Object o = info[1].As<Napi::Object>();
     opts.priority = static_cast<int>(numberOption(o, "priority", 0));
@@ -151,10 +153,8 @@ Napi::Value Camera::Start(const Napi::CallbackInfo& info) {
     opts.spinNs = static_cast<int64_t>(numberOption(o, "spinNs", 200000));
     maxQueue = static_cast<size_t>(numberOption(o, "maxQueue", 0));
     opts.eventLoop = o.Get("eventLoop").ToBoolean();
-    double coalesce = numberOption(o, "coalesceMs", 0);
-    core_->coalesceAuto = coalesce < 0;
-    core_->coalesceMs = coalesce > 0 ? static_cast<uint64_t>(coalesce) : 0;
-    core_->autoMs = static_cast<uint64_t>(numberOption(o, "autoCoalesceMs", 0));
+    coalesce = numberOption(o, "coalesceMs", 0);
+    autoMs = static_cast<uint64_t>(numberOption(o, "autoCoalesceMs", 0));
   }
   if (!requireOpen(env, "start()")) return env.Undefined();
   Device& d = *core_->device;
@@ -170,6 +170,10 @@ Napi::Value Camera::Start(const Napi::CallbackInfo& info) {
   }
   opts.session = ++core_->session;
   core_->eventLoop = opts.eventLoop;
+  // Only once the start is accepted: the poller may be serving this camera's last session.
+  core_->coalesceAuto = coalesce < 0;
+  core_->coalesceMs = coalesce > 0 ? static_cast<uint64_t>(coalesce) : 0;
+  core_->autoMs = autoMs;
   core_->setStreaming(true);
   stopFd_ = eventfd(0, EFD_CLOEXEC);
   thread_ = std::thread(captureLoop, core_->device, EventPoster::create(env, core_, maxQueue), stopFd_, opts);

@@ -97,7 +97,8 @@ Poller::Coalescing Poller::coalescing() const {
       fixed = std::min(fixed, c.coalesceMs);
     }
   }
-  if (fixed != UINT64_MAX) return {fixed, false};
+  // Beside fixed intervals, an adaptive camera's period still bounds the tick (its buffers).
+  if (fixed != UINT64_MAX) return {std::min(fixed, period), false};
   if (period != UINT64_MAX && entries_.size() >= 2) return {period, true};
   return {0, false};
 }
