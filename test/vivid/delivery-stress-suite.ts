@@ -4,12 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 
 /**
- * The delivery stress run (delivery-stress.ts) as vivid-suite tests: each scenario in a child
+ * The delivery stress run (delivery-stress.mjs) as vivid-suite tests: each scenario in a child
  * process, with the addon as built and with the AddressSanitizer build (build/asan, made by
  * `npm run build:addon:asan -w @syncap/native-v4l2`; .ci/run builds it). A crash, an ASan
  * report or a wrong result fails the test.
  */
-const SCRIPT = fileURLToPath(new URL('./delivery-stress.ts', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('./delivery-stress.mjs', import.meta.url));
 const ASAN_ADDON = fileURLToPath(new URL('../../packages/native-v4l2/build/asan/Release/syncap_v4l2.node', import.meta.url));
 const SCENARIOS: ReadonlyArray<readonly [scenario: string, count: number]> = [
   ['cycles', 8],
@@ -34,7 +34,7 @@ function asanUnavailableReason(): string | null {
 
 function run(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', SCRIPT, ...args], {
+    const child = spawn(process.execPath, ['--expose-gc', SCRIPT, ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,8 +1,12 @@
 /**
  * Delivery stress: the lifetimes the native addon must survive, run as a child process
- * (under AddressSanitizer in CI) by delivery-stress.test.ts inside the vivid VM.
+ * (under AddressSanitizer in CI) by delivery-stress-suite.ts inside the vivid VM.
  *
- *   tsx test/vivid/delivery-stress.ts <scenario> [iterations]
+ *   node --expose-gc test/vivid/delivery-stress.mjs <scenario> [iterations]
+ *
+ * Plain JavaScript over the built packages, run by plain `node`: tsx's module loader once
+ * failed to parse a dependency in CI (a "Parse error" in zod, under TCG), a failure of the
+ * loader, not of the addon this exercises; and workers do not inherit tsx's loader anyway.
  *
  * Scenarios: `cycles` (open/start/stop/close on every device with forced GC, both
  * deliveries, with the awkward orders: close inside a frame listener, release after close,
@@ -12,14 +16,12 @@
  * Prints one JSON line and exits 0.
  */
 import { Worker } from 'node:worker_threads';
-import type { Frame } from '@syncap/core';
 import { listDevices, monotonicNowNs, V4l2Camera } from '@syncap/native-v4l2';
 
-type Delivery = 'event-loop' | 'thread';
-const FMT = { width: 320, height: 180, pixelFormat: 'YUYV', fps: 30 } as const;
-const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+const FMT = { width: 320, height: 180, pixelFormat: 'YUYV', fps: 30 };
+const gc = globalThis.gc ?? (() => undefined);
 
-function vivid(): string[] {
+function vivid() {
   return listDevices()
     .filter((d) => d.driver === 'vivid' && d.canCapture)
     .map((d) => d.path)
@@ -27,9 +29,9 @@ function vivid(): string[] {
 }
 
 /** Resolves after `count` frames (released unless `keep`), or rejects after `timeoutMs`. */
-function frames(camera: V4l2Camera, count: number, keep = false, timeoutMs = 20_000): Promise<Frame[]> {
+function frames(camera, count, keep = false, timeoutMs = 20_000) {
   return new Promise((resolve, reject) => {
-    const got: Frame[] = [];
+    const got = [];
     const timer = setTimeout(() => {
       off();
       reject(new Error(`${camera.id}: ${got.length}/${count} frames in ${timeoutMs} ms`));
@@ -46,11 +48,11 @@ function frames(camera: V4l2Camera, count: number, keep = false, timeoutMs = 20_
   });
 }
 
-async function cycles(iterations: number): Promise<Record<string, number>> {
+async function cycles(iterations) {
   const paths = vivid();
   let frameCount = 0;
   for (let i = 0; i < iterations; i++) {
-    const delivery: Delivery = i % 2 === 0 ? 'event-loop' : 'thread';
+    const delivery = i % 2 === 0 ? 'event-loop' : 'thread';
     const cams = paths.map((p, k) => new V4l2Camera(p, { ...FMT, id: `c${k}`, buffers: 4, delivery }));
     for (const c of cams) await c.open();
     const variant = i % 5;
@@ -69,7 +71,7 @@ async function cycles(iterations: number): Promise<Record<string, number>> {
         await Promise.all(
           cams.map(
             (c) =>
-              new Promise<void>((resolve) => {
+              new Promise((resolve) => {
                 const off = c.onFrame((f) => {
                   off();
                   f.data?.release();
@@ -88,7 +90,7 @@ async function cycles(iterations: number): Promise<Record<string, number>> {
       for (const c of cams) await c.stop();
       if (variant === 1) {
         // Frames held across stop and close, released after close: nothing to requeue, nothing read.
-        const views = kept.flat().map((f) => f.data!.bytes);
+        const views = kept.flat().map((f) => f.data.bytes);
         for (const c of cams) await c.close();
         for (const f of kept.flat()) f.data?.release();
         if (views.some((v) => v.byteLength !== 0)) throw new Error('a frame held across close still reads bytes');
@@ -108,8 +110,7 @@ async function cycles(iterations: number): Promise<Record<string, number>> {
 
 /**
  * A worker streaming from one device until terminated; it tells the parent after 3 frames and,
- * when asked, ends itself (process.exit in a worker tears its environment down too). Plain JS
- * over the built package: workers do not inherit tsx's loader.
+ * when asked, ends itself (process.exit in a worker tears its environment down too).
  */
 const WORKER = `
 const { workerData, parentPort } = require('node:worker_threads');
@@ -126,10 +127,10 @@ import('@syncap/native-v4l2').then(async ({ V4l2Camera }) => {
 });
 `;
 
-async function workers(iterations: number): Promise<Record<string, number>> {
+async function workers(iterations) {
   const paths = vivid();
   // The main thread streams throughout: terminating a worker must leave its cameras alone.
-  const main = new V4l2Camera(paths[0]!, { ...FMT, id: 'main', buffers: 4, delivery: 'event-loop' });
+  const main = new V4l2Camera(paths[0], { ...FMT, id: 'main', buffers: 4, delivery: 'event-loop' });
   await main.open();
   let mainFrames = 0;
   main.onFrame((f) => {
@@ -138,12 +139,12 @@ async function workers(iterations: number): Promise<Record<string, number>> {
   });
   await main.start();
   for (let i = 0; i < iterations; i++) {
-    const delivery: Delivery = i % 2 === 0 ? 'event-loop' : 'thread';
+    const delivery = i % 2 === 0 ? 'event-loop' : 'thread';
     const ws = paths.slice(1).map((path) => new Worker(WORKER, { eval: true, workerData: { path, delivery, format: FMT, selfExit: i % 4 >= 2 } }));
     await Promise.all(
       ws.map(
         (w) =>
-          new Promise<void>((resolve, reject) => {
+          new Promise((resolve, reject) => {
             w.once('message', () => resolve());
             w.once('exit', () => resolve());
             w.once('error', reject);
@@ -160,7 +161,7 @@ async function workers(iterations: number): Promise<Record<string, number>> {
   return { iterations, mainFrames };
 }
 
-async function streamingCameras(): Promise<V4l2Camera[]> {
+async function streamingCameras() {
   const cams = vivid().map((p, k) => new V4l2Camera(p, { ...FMT, id: `x${k}`, buffers: 4, delivery: k % 2 === 0 ? 'event-loop' : 'thread' }));
   for (const c of cams) await c.open();
   await Promise.all(cams.map((c) => c.start()));
