@@ -28,6 +28,18 @@ constexpr size_t kTicksPerJudgement = 256;
 
 #if SYNCAP_HAVE_UV
 
+namespace {
+// Closes a libuv handle of type T (no callback reaches the poller after this) and frees it once libuv is done.
+template <typename T>
+void closeHandle(void*& handle) {
+  if (handle == nullptr) return;
+  auto* h = static_cast<T*>(handle);
+  h->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<T*>(x); });
+  handle = nullptr;
+}
+}  // namespace
+
 std::unique_ptr<Poller> Poller::create(napi_env env) {
   std::unique_ptr<Poller> p(new Poller(env));
   if (p->handle_ == nullptr) return nullptr;
@@ -71,8 +83,7 @@ void Poller::add(const std::shared_ptr<CameraCore>& core) {
   if (epoll_ctl(epfd_, EPOLL_CTL_ADD, core->device->fd, &ev) != 0) return;
   entries_.push_back({key, core});
   core->polled = true;
-  pollWakes_ = 0;
-  pollFrames_ = 0;
+  restartJudgement();
   // While ticking, the next tick serves the new camera too.
   if (!running_) startPolling();
 }
@@ -103,6 +114,11 @@ Poller::Coalescing Poller::coalescing() const {
   return {0, false};
 }
 
+void Poller::restartJudgement() {
+  pollWakes_ = 0;
+  pollFrames_ = 0;
+}
+
 void Poller::startTicking(uint64_t ms) {
   uv_poll_stop(static_cast<uv_poll_t*>(handle_));
   ticking_ = true;
@@ -114,8 +130,7 @@ void Poller::startTicking(uint64_t ms) {
 void Poller::stopTicking() {
   uv_timer_stop(static_cast<uv_timer_t*>(timer_));
   ticking_ = false;
-  pollWakes_ = 0;
-  pollFrames_ = 0;
+  restartJudgement();
   if (running_) startPolling();
 }
 
@@ -129,8 +144,7 @@ void Poller::onReadable() {
   pollFrames_ += frames;
   if (pollWakes_ < kJudgedWakes) return;
   bool outOfPhase = static_cast<double>(pollFrames_) < kInPhaseShare * static_cast<double>(pollWakes_ * entries_.size());
-  pollWakes_ = 0;
-  pollFrames_ = 0;
+  restartJudgement();
   if (!outOfPhase) return;
   ticksLeft_ = kTicksPerJudgement;
   startTicking(c.intervalMs);
@@ -151,8 +165,7 @@ void Poller::remove(CameraCore* core) {
   core->polled = false;
   if (core->device->fd >= 0) epoll_ctl(epfd_, EPOLL_CTL_DEL, core->device->fd, nullptr);
   entries_.erase(std::remove_if(entries_.begin(), entries_.end(), [core](const Entry& e) { return e.core.get() == core; }), entries_.end());
-  pollWakes_ = 0;
-  pollFrames_ = 0;
+  restartJudgement();
   // Nothing to poll: let the event loop end if nothing else keeps it alive.
   if (entries_.empty() && running_) {
     uv_poll_stop(static_cast<uv_poll_t*>(handle_));
@@ -165,20 +178,10 @@ void Poller::remove(CameraCore* core) {
 void Poller::shutdown() {
   for (auto& e : entries_) e.core->polled = false;
   entries_.clear();
-  if (handle_ != nullptr) {
-    auto* h = static_cast<uv_poll_t*>(handle_);
-    h->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_poll_t*>(x); });
-    handle_ = nullptr;
-    running_ = false;
-  }
-  if (timer_ != nullptr) {
-    auto* t = static_cast<uv_timer_t*>(timer_);
-    t->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(t), [](uv_handle_t* x) { delete reinterpret_cast<uv_timer_t*>(x); });
-    timer_ = nullptr;
-    ticking_ = false;
-  }
+  closeHandle<uv_poll_t>(handle_);
+  closeHandle<uv_timer_t>(timer_);
+  running_ = false;
+  ticking_ = false;
   if (epfd_ >= 0) close(epfd_);
   epfd_ = -1;
   // The async context and resource are left to the environment: N-API calls that could run
@@ -286,6 +289,7 @@ void Poller::startPolling() {}
 Poller::Coalescing Poller::coalescing() const { return {0, false}; }
 void Poller::startTicking(uint64_t) {}
 void Poller::stopTicking() {}
+void Poller::restartJudgement() {}
 bool Poller::drain(Napi::Env, const std::shared_ptr<CameraCore>&, uint32_t, size_t) { return false; }
 void Poller::rearm(Napi::Env, const std::shared_ptr<CameraCore>&) {}
 
