@@ -340,6 +340,18 @@ describe('V4l2Camera delivery', () => {
     expect(() => camera('/dev/video0', { priority: 50, coalesceMs: 10 })).toThrow(/coalesceMs applies to event-loop delivery/);
   });
 
+  it('coalesceMs without fps is checked at open against the rate the device settled on; the device is left closed', async () => {
+    // The mock device runs at 30 fps by default: 4 buffers hold three frame periods (100 ms).
+    const c = camera('/dev/video0', { buffers: 4, coalesceMs: 100 });
+    await expect(c.open()).rejects.toThrow(ConfigError);
+    await expect(c.open()).rejects.toThrow(/would let 4 buffers at 30 fps fill up.*less than 100 ms/);
+    // Nothing kept the device: another camera opens it.
+    const fits = camera('/dev/video0', { buffers: 4, coalesceMs: 99 });
+    await fits.open();
+    expect(fits.info?.fps).toBe(30);
+    await fits.close();
+  });
+
   it('coalescing is adaptive by default, at the opened frame period; a number or 0 is passed as given', async () => {
     const startOptions = async (options: Parameters<typeof camera>[1]) => {
       const c = camera('/dev/video0', options);

@@ -67,7 +67,8 @@ export interface V4l2CameraOptions {
    * and their frames come out of phase (the poll's wake-ups serve few of them each), ticking
    * at the frame period and polling again now and then to see whether that still holds;
    * phase-locked cameras already share a wake-up at no latency. N (1–1000 ms, less than
-   * (buffers − 1) frame periods, or the driver runs out of free buffers between wake-ups):
+   * (buffers − 1) frame periods, or the driver runs out of free buffers between wake-ups;
+   * a ConfigError at construction with `fps`, else at open with the device's own rate):
    * always, every N ms. 0: each frame as soon as it is ready. One poller serves all of a
    * process's cameras: 0 on any of them turns coalescing off, and the smallest N applies.
    */
@@ -172,19 +173,26 @@ function chooseDelivery(id: string, o: V4l2CameraOptions, binding: NativeBinding
   if (o.coalesceMs !== undefined && o.coalesceMs !== 'auto') {
     if (!(Number.isFinite(o.coalesceMs) && o.coalesceMs >= 0 && o.coalesceMs <= 1000))
       throw new ConfigError(`${id}: coalesceMs must be 'auto' or a number of ms from 0 to 1000, got ${o.coalesceMs}`);
-    // Frames wait in the driver's buffers between wake-ups: with none left free, the driver drops.
-    const buffers = o.buffers ?? 8;
-    const fillMs = o.fps ? ((buffers - 1) * 1000) / o.fps : Number.POSITIVE_INFINITY;
-    if (o.coalesceMs >= fillMs)
-      throw new ConfigError(
-        `${id}: coalesceMs ${o.coalesceMs} would let ${buffers} buffers at ${o.fps} fps fill up (frames wait in them between wake-ups): give less than ${Math.floor(fillMs)} ms, or more buffers`,
-      );
+    // Checked again at open with the rate and buffer count the driver settled on.
+    if (o.fps) checkCoalescingFits(id, o.coalesceMs, o.buffers ?? 8, o.fps);
     if (delivery === 'thread' && o.coalesceMs > 0)
       throw new ConfigError(
         `${id}: coalesceMs applies to event-loop delivery (a capture thread hands each frame on as it comes): drop it or use delivery: 'event-loop'`,
       );
   }
   return delivery;
+}
+
+/**
+ * A fixed coalescing interval must leave the driver a free buffer: frames wait in the buffers
+ * between wake-ups, and with none free the driver drops. ConfigError naming what to change.
+ */
+function checkCoalescingFits(id: string, coalesceMs: number, buffers: number, fps: number): void {
+  const fillMs = ((buffers - 1) * 1000) / fps;
+  if (coalesceMs >= fillMs)
+    throw new ConfigError(
+      `${id}: coalesceMs ${coalesceMs} would let ${buffers} buffers at ${fps} fps fill up (frames wait in them between wake-ups): give less than ${Math.floor(fillMs)} ms, or more buffers`,
+    );
 }
 
 function timestampSourceOf(flags: number): TimestampSource {
@@ -362,6 +370,16 @@ export class V4l2Camera implements CameraDevice {
     } catch (error) {
       this.native.close();
       throw toDeviceError(this.id, error);
+    }
+    // Without fps in the options the device's own rate decides whether the interval fits.
+    const c = o.coalesceMs;
+    if (this.delivery === 'event-loop' && typeof c === 'number' && c > 0 && r.fps > 0) {
+      try {
+        checkCoalescingFits(this.id, c, r.buffers, r.fps);
+      } catch (error) {
+        this.native.close();
+        throw error;
+      }
     }
     this.correction = undefined;
     const source: TimestampSource = r.timestampSource;
