@@ -86,6 +86,8 @@ export type SyncNodeEvent =
  */
 export class SyncNode {
   readonly manager: SyncCaptureManager;
+  /** The local grouping policy in use: the option's, or the default (window, 1 ms). */
+  readonly policy: PolicyConfig;
   private readonly locks = new Map<string, PhaseLock>();
   private readonly events: Listeners<SyncNodeEvent>;
   private readonly timers: Timers;
@@ -101,8 +103,9 @@ export class SyncNode {
     this.events = new Listeners(options.onListenerError);
     // The manager's clock is the rig clock; its start and relock instants reach the cameras
     // through the mapper (rig → monotonic), and each frame comes back through it (monotonic → rig).
+    this.policy = options.policy ?? { name: 'window', toleranceNs: 1_000_000 };
     this.manager = new SyncCaptureManager({
-      policy: options.policy ?? { name: 'window', toleranceNs: 1_000_000 },
+      policy: this.policy,
       clock: { nowNs: () => this.rigNow() },
       timebase: { mapFrame: (frame) => this.onFrame(frame), toDeviceNs: (rigNs) => options.mapper.toMonotonic(rigNs) },
       timers: this.timers,

@@ -166,6 +166,7 @@ export function joinCommand(): Command {
       let reportStatus: ReturnType<typeof setInterval> | undefined;
       let thumbnailStats: () => ThumbnailStats | undefined;
       let sampleClock: () => ClockSample;
+      let policyInUse: PolicyConfig;
       if (simulate) {
         const rig = new RealtimeSimNodes({
           url,
@@ -182,6 +183,7 @@ export function joinCommand(): Command {
         await startLive(simCameras);
         rig.start();
         const host = rig.hosts[0]!;
+        policyInUse = host.node.policy;
         thumbnailStats = () => host.node.thumbnailStats();
         sampleClock = () => {
           const monotonicNs = host.monotonic.hostFromTrue(rig.scheduler.nowNs);
@@ -231,6 +233,7 @@ export function joinCommand(): Command {
           onGroup: recordGroup,
           ...(thumbnails ? { thumbnails: { ...thumbnails, thumbnailer: jpegThumbnailer() } } : {}),
         });
+        policyInUse = node.policy;
         thumbnailStats = () => node.thumbnailStats();
         sampleClock = () => {
           const s = native.sampleClocks(16);
@@ -326,8 +329,7 @@ export function joinCommand(): Command {
         if (!said.has(note)) process.stderr.write(`${nodeId}: ${note}\n`);
         said.add(note);
       });
-      const policyName = policy?.name ?? (simulate ? 'approximate' : 'window');
-      process.stdout.write(`${JSON.stringify({ joined: url, nodeId: flags.nodeId, policy: policyName, ...(live ? { foxglove: live.url } : {}) })}\n`);
+      process.stdout.write(`${JSON.stringify({ joined: url, nodeId: flags.nodeId, policy: policyInUse.name, ...(live ? { foxglove: live.url } : {}) })}\n`);
       const status = setInterval(() => process.stderr.write(`${flags.nodeId}: ${describeState()}${thumbnailNote(thumbnailStats())}\n`), 2000);
       const clockSamples = live
         ? setInterval(() => {
