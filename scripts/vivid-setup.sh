@@ -205,6 +205,10 @@ else
 fi
 
 out=$(mktemp -d /tmp/syncap-vm-XXXXXX)
+# The share holds the console, the command's output and its exit code; gone however we end.
+trap 'rm -rf "$out"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 chmod 777 "$out"
 echo "$repo" > "$out/overlay"
 {
@@ -232,6 +236,4 @@ if [ ! -f "$out/exit" ]; then
   tail -n 40 "$out/console" >&2
   exit 1
 fi
-rc=$(cat "$out/exit")
-rm -rf "$out"
-exit "$rc"
+exit "$(cat "$out/exit")"
