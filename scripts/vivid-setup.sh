@@ -206,9 +206,12 @@ fi
 
 out=$(mktemp -d /tmp/syncap-vm-XXXXXX)
 # The share holds the console, the command's output and its exit code; gone however we end.
+# A signal stops the VM too: bash would otherwise wait for it (timeout keeps qemu in a process
+# group of its own, so Ctrl-C never reaches it).
+vm=
 trap 'rm -rf "$out"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap '[ -z "$vm" ] || kill "$vm" 2>/dev/null; exit 130' INT
+trap '[ -z "$vm" ] || kill "$vm" 2>/dev/null; exit 143' TERM
 chmod 777 "$out"
 echo "$repo" > "$out/overlay"
 {
@@ -226,8 +229,11 @@ timeout "${SYNCAP_VM_TIMEOUT_S:-1500}" qemu-system-x86_64 -accel tcg -m "${SYNCA
   -append "console=ttyS0 quiet loglevel=3 panic=-1 syncap.out=$out" \
   -nographic -no-reboot -nodefaults -serial stdio -monitor none \
   -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
-  -virtfs "local,path=$out,mount_tag=out,security_model=none,multidevs=remap" > "$out/console" 2>&1
+  -virtfs "local,path=$out,mount_tag=out,security_model=none,multidevs=remap" > "$out/console" 2>&1 &
+vm=$!
+wait "$vm"
 qemu_rc=$?
+vm=
 set -e
 cat "$out/stdout" 2>/dev/null || true
 cat "$out/stderr" >&2 2>/dev/null || true

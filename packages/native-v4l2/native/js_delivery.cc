@@ -103,12 +103,8 @@ void CameraCore::deliverFrame(Napi::Env env, Event* e) {
   napi_value data = nullptr;
   const bool copied = e->copy != nullptr;
   if (copied) {
-    if (!externalBytes(env, e->copy, e->bytesused, freeCopy, nullptr, &data)) {
-      discardEvent(e);
-      return;
-    }
-    e->copy = nullptr;
-    if (data == nullptr) {  // the array buffer frees the copy
+    if (externalBytes(env, e->copy, e->bytesused, freeCopy, nullptr, &data)) e->copy = nullptr;  // the array buffer's now
+    if (data == nullptr) {
       discardEvent(e);
       return;
     }
@@ -129,13 +125,11 @@ void CameraCore::deliverFrame(Napi::Env env, Event* e) {
       return;
     }
     auto* token = new ViewToken{weak_from_this(), e->index, e->generation};
-    if (!externalBytes(env, start, e->bytesused, finalizeView, token, &data)) {
+    if (!externalBytes(env, start, e->bytesused, finalizeView, token, &data)) {  // else its finalizer releases
       delete token;
       releaseBuffer(e->index, e->generation, false);
-      discardEvent(e);
-      return;
     }
-    if (data == nullptr) {  // the array buffer's finalizer releases the buffer
+    if (data == nullptr) {
       discardEvent(e);
       return;
     }
