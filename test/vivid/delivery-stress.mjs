@@ -10,7 +10,8 @@
  *
  * Scenarios: `cycles` (open/start/stop/close on every device with forced GC, both
  * deliveries, with the awkward orders: close inside a frame listener, release after close,
- * stop before the start instant, cameras dropped without close), `workers` (cameras opened
+ * stop before the start instant, cameras dropped without close, a subarray outliving its frame
+ * across close), `workers` (cameras opened
  * in worker threads that are terminated while streaming, while the main thread streams on),
  * and `exit` (process.exit while streaming: the exit hooks stop threads and close devices).
  * Prints one JSON line and exits 0.
@@ -48,14 +49,26 @@ function frames(camera, count, keep = false, timeoutMs = 20_000) {
   });
 }
 
+/**
+ * A 64-byte subarray of every kept frame, and weak references to the frames' own arrays; the
+ * frames are dropped. A function of its own: a temporary of the async caller's frame would
+ * keep the frames alive.
+ */
+function sliceAndDrop(kept) {
+  const frames = kept.flat();
+  kept.length = 0;
+  return { slices: frames.map((f) => f.data.bytes.subarray(0, 64)), views: frames.map((f) => new WeakRef(f.data.bytes)) };
+}
+
 async function cycles(iterations) {
   const paths = vivid();
   let frameCount = 0;
+  let viewsCollected = 0;
   for (let i = 0; i < iterations; i++) {
     const delivery = i % 2 === 0 ? 'event-loop' : 'thread';
     const cams = paths.map((p, k) => new V4l2Camera(p, { ...FMT, id: `c${k}`, buffers: 4, delivery }));
     for (const c of cams) await c.open();
-    const variant = i % 5;
+    const variant = i % 6;
     if (variant === 0) {
       // A start instant far ahead, stopped before it comes.
       const atNs = monotonicNowNs() + 2_000_000_000n;
@@ -64,7 +77,7 @@ async function cycles(iterations) {
       await Promise.all(started);
     } else {
       await Promise.all(cams.map((c) => c.start()));
-      const kept = await Promise.all(cams.map((c) => frames(c, 3, variant === 1)));
+      const kept = await Promise.all(cams.map((c) => frames(c, 3, variant === 1 || variant === 5)));
       frameCount += kept.flat().length;
       if (variant === 2) {
         // Closed from inside a frame listener.
@@ -88,6 +101,17 @@ async function cycles(iterations) {
         frameCount += (await Promise.all(cams.map((c) => frames(c, 2)))).flat().length;
       }
       for (const c of cams) await c.stop();
+      if (variant === 5) {
+        // Subarrays kept, their frames dropped unreleased and collected: close must still detach
+        // them before it unmaps the buffers (reading one would fault).
+        const { slices, views } = sliceAndDrop(kept);
+        await new Promise((resolve) => setImmediate(resolve)); // a WeakRef holds its target until the job ends
+        gc();
+        viewsCollected += views.filter((v) => v.deref() === undefined).length;
+        if (slices.some((s) => s.byteLength !== 64)) throw new Error('a kept subarray was detached while its buffer was held');
+        for (const c of cams) await c.close();
+        if (slices.some((s) => s.byteLength !== 0)) throw new Error('a subarray outliving its frame still reads an unmapped buffer after close');
+      }
       if (variant === 1) {
         // Frames held across stop and close, released after close: nothing to requeue, nothing read.
         const views = kept.flat().map((f) => f.data.bytes);
@@ -105,7 +129,7 @@ async function cycles(iterations) {
     gc();
   }
   gc();
-  return { iterations, frames: frameCount };
+  return { iterations, frames: frameCount, viewsCollected };
 }
 
 /**

@@ -26,15 +26,15 @@ void finalizeView(napi_env, void*, void* hint) {
 
 void freeCopy(napi_env, void* data, void*) { std::free(data); }
 
-// A Uint8Array over memory the addon owns, freed by `finalize`. Not a node Buffer: making one
-// gives the array Buffer's prototype, a map transition per frame that showed in profiles.
-// False when nothing was made: the caller still owns `bytes`. Once the array buffer exists it
-// owns them (its finalizer frees them), even when the view over it fails (`*out` null then).
-bool externalBytes(napi_env env, void* bytes, size_t length, napi_finalize finalize, void* hint, napi_value* out) {
-  napi_value ab;
+// A Uint8Array over memory the addon owns, freed by `finalize`, and its array buffer (`*ab`).
+// Not a node Buffer: making one gives the array Buffer's prototype, a map transition per frame
+// that showed in profiles. False when nothing was made: the caller still owns `bytes`. Once the
+// array buffer exists it owns them (its finalizer frees them), even when the view over it fails
+// (`*out` null then).
+bool externalBytes(napi_env env, void* bytes, size_t length, napi_finalize finalize, void* hint, napi_value* out, napi_value* ab) {
   *out = nullptr;
-  if (napi_create_external_arraybuffer(env, bytes, length, finalize, hint, &ab) != napi_ok) return false;
-  if (napi_create_typedarray(env, napi_uint8_array, length, ab, 0, out) != napi_ok) *out = nullptr;
+  if (napi_create_external_arraybuffer(env, bytes, length, finalize, hint, ab) != napi_ok) return false;
+  if (napi_create_typedarray(env, napi_uint8_array, length, *ab, 0, out) != napi_ok) *out = nullptr;
   return true;
 }
 
@@ -101,9 +101,10 @@ void CameraCore::deliver(Napi::Env env, Event* e) {
 
 void CameraCore::deliverFrame(Napi::Env env, Event* e) {
   napi_value data = nullptr;
+  napi_value ab = nullptr;
   const bool copied = e->copy != nullptr;
   if (copied) {
-    if (externalBytes(env, e->copy, e->bytesused, freeCopy, nullptr, &data)) e->copy = nullptr;  // the array buffer's now
+    if (externalBytes(env, e->copy, e->bytesused, freeCopy, nullptr, &data, &ab)) e->copy = nullptr;  // the array buffer's now
     if (data == nullptr) {
       discardEvent(e);
       return;
@@ -125,7 +126,7 @@ void CameraCore::deliverFrame(Napi::Env env, Event* e) {
       return;
     }
     auto* token = new ViewToken{weak_from_this(), e->index, e->generation};
-    if (!externalBytes(env, start, e->bytesused, finalizeView, token, &data)) {  // else its finalizer releases
+    if (!externalBytes(env, start, e->bytesused, finalizeView, token, &data, &ab)) {  // else its finalizer releases
       delete token;
       releaseBuffer(e->index, e->generation, false);
     }
@@ -133,8 +134,10 @@ void CameraCore::deliverFrame(Napi::Env env, Event* e) {
       discardEvent(e);
       return;
     }
+    // The array buffer, not the Uint8Array: a subarray JS kept can outlive the array it came
+    // from, and it must be detached with it before the driver (or munmap) takes the memory.
     if (e->index >= views_.size()) views_.resize(e->index + 1);
-    views_[e->index] = Napi::Weak(Napi::Value(env, data));
+    views_[e->index] = Napi::Weak(Napi::Value(env, ab));
   }
   Napi::Function fn = onFrame_.Value();
   if (fn.IsEmpty()) {
@@ -160,13 +163,11 @@ void CameraCore::deliverFrame(Napi::Env env, Event* e) {
 
 void CameraCore::detachView(uint32_t index) {
   if (index >= views_.size() || views_[index].IsEmpty()) return;
-  Napi::Value view = views_[index].Value();
+  Napi::Value ab = views_[index].Value();
   views_[index].Reset();
-  if (view.IsEmpty()) return;
-  napi_value ab;
-  if (napi_get_typedarray_info(view.Env(), view, nullptr, nullptr, nullptr, &ab, nullptr) != napi_ok) return;
+  if (ab.IsEmpty()) return;  // collected: no view over the buffer is left
   bool detached = false;
-  if (napi_is_detached_arraybuffer(view.Env(), ab, &detached) == napi_ok && !detached) napi_detach_arraybuffer(view.Env(), ab);
+  if (napi_is_detached_arraybuffer(ab.Env(), ab, &detached) == napi_ok && !detached) napi_detach_arraybuffer(ab.Env(), ab);
 }
 
 void CameraCore::releaseBuffer(uint32_t index, uint64_t generation, bool detach) {

@@ -55,6 +55,7 @@ class CameraCore : public std::enable_shared_from_this<CameraCore> {
   void detachView(uint32_t index);
   Napi::FunctionReference onFrame_;
   Napi::FunctionReference onEvent_;
+  // By buffer index, weakly: the array buffer of each zero-copy frame JS may still read.
   std::vector<Napi::Reference<Napi::Value>> views_;
   bool strong_ = false;
   bool disposed_ = false;
