@@ -66,28 +66,34 @@ Napi::Value valueOf(Napi::Env env, const v4l2_query_ext_ctrl& q, const v4l2_ext_
   return Napi::Number::New(env, c.value);
 }
 
-}  // namespace
-
-bool findControl(int fd, const std::string& key, v4l2_query_ext_ctrl* out) {
+// Calls `visit(query)` for every control of the device in driver order, class headings
+// skipped, until it returns true (stop); true when it stopped.
+template <typename Visit>
+bool forEachControl(int fd, Visit visit) {
   v4l2_query_ext_ctrl q{};
   q.id = kNext;
   while (xioctl(fd, VIDIOC_QUERY_EXT_CTRL, &q) == 0) {
-    if (q.type != V4L2_CTRL_TYPE_CTRL_CLASS && controlKey(q.name) == key) {
-      *out = q;
-      return true;
-    }
+    if (q.type != V4L2_CTRL_TYPE_CTRL_CLASS && visit(static_cast<const v4l2_query_ext_ctrl&>(q))) return true;
     q.id |= kNext;
   }
   return false;
 }
 
+}  // namespace
+
+bool findControl(int fd, const std::string& key, v4l2_query_ext_ctrl* out) {
+  return forEachControl(fd, [&](const v4l2_query_ext_ctrl& q) {
+    if (controlKey(q.name) != key) return false;
+    *out = q;
+    return true;
+  });
+}
+
 Napi::Array listControls(Napi::Env env, int fd) {
   Napi::Array out = Napi::Array::New(env);
-  v4l2_query_ext_ctrl q{};
-  q.id = kNext;
   uint32_t n = 0;
-  while (xioctl(fd, VIDIOC_QUERY_EXT_CTRL, &q) == 0) {
-    if (q.type != V4L2_CTRL_TYPE_CTRL_CLASS && !(q.flags & V4L2_CTRL_FLAG_DISABLED)) {
+  forEachControl(fd, [&](const v4l2_query_ext_ctrl& q) {
+    if (!(q.flags & V4L2_CTRL_FLAG_DISABLED)) {
       Napi::Object c = Napi::Object::New(env);
       c.Set("name", controlKey(q.name));
       c.Set("label", q.name);
@@ -115,8 +121,8 @@ Napi::Array listControls(Napi::Env env, int fd) {
       }
       out.Set(n++, c);
     }
-    q.id |= kNext;
-  }
+    return false;
+  });
   return out;
 }
 
