@@ -173,8 +173,13 @@ if (devices.length < cameraCount) {
   process.exit(1);
 }
 const rows: Row[] = [];
-for (const n of [...new Set([cameraCount, 1])]) rows.push(...measureAll(devices.slice(0, n)));
-for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
+// Each camera count's lines as soon as they are measured: a run cut short (the VM's timeout)
+// keeps what it finished.
+for (const n of [...new Set([cameraCount, 1])]) {
+  const measured = measureAll(devices.slice(0, n));
+  for (const r of measured) process.stdout.write(`${JSON.stringify(r)}\n`);
+  rows.push(...measured);
+}
 
 process.stderr.write(`\ncapture: ${width}x${height} YUYV @ ${fps} fps; syncap over ${seconds} s after ${warmupSeconds} s warm-up, peers differenced\n`);
 for (const n of [...new Set(rows.map((r) => r.cameras))]) {
