@@ -18,6 +18,9 @@ constexpr int kMaxEvents = 32;
 // Passes over the epoll set per wake-up: frames that became ready while earlier ones were
 // handed to JS are served in the same wake-up, without starving the rest of the loop.
 constexpr int kMaxPasses = 4;
+// A tick serves a frame per ready camera and pass until none is ready: up to every buffer a
+// driver can hold (VIDEO_MAX_FRAME), since a long fixed interval lets several queue up.
+constexpr int kMaxTickPasses = 33;
 // Adaptive coalescing: the poll's wake-ups judged at a time; the share of the cameras a
 // wake-up serves on average below which their frames count as out of phase; ticks between
 // judgements (about 8 s at 30 fps).
@@ -198,7 +201,8 @@ size_t Poller::dispatch() {
   napi_callback_scope cbScope = nullptr;
   bool scoped = napi_open_callback_scope(env_, resource_.Value(), async_, &cbScope) == napi_ok;
   epoll_event events[kMaxEvents];
-  for (int pass = 0; pass < kMaxPasses && epfd_ >= 0; pass++) {
+  const int passes = ticking_ ? kMaxTickPasses : kMaxPasses;
+  for (int pass = 0; pass < passes && epfd_ >= 0; pass++) {
     int n = epoll_wait(epfd_, events, kMaxEvents, 0);
     if (n <= 0) break;
     for (int i = 0; i < n; i++) {
@@ -207,9 +211,9 @@ size_t Poller::dispatch() {
       std::shared_ptr<CameraCore> core = it->core;
       bool armed = it->armed;
       // An armed fd is level-triggered: one frame per pass, and the next pass's epoll_wait says
-      // whether another is ready, which spares the DQBUF that would find the queue empty. A
-      // tick drains every camera: several frames may have come since the last one.
-      if (drain(env, core, events[i].events, armed && !ticking_ ? 1 : SIZE_MAX) && !armed) rearm(env, core);
+      // whether another is ready, which spares the DQBUF that would find the queue empty (a
+      // syscall per camera and wake-up). A tick too, over as many passes as frames are ready.
+      if (drain(env, core, events[i].events, armed ? 1 : SIZE_MAX) && !armed) rearm(env, core);
     }
   }
   if (scoped) napi_close_callback_scope(env_, cbScope);
