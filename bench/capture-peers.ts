@@ -34,20 +34,24 @@ def run(dev):
     cap.set(cv2.CAP_PROP_FRAME_HEIGHT, h)
     cap.set(cv2.CAP_PROP_FPS, fps)
     cap.set(cv2.CAP_PROP_CONVERT_RGB, 0)  # raw YUYV, as syncap hands it on: no colour conversion
-    got = 0
-    while got < n:
+    got, failed = 0, 0
+    while got < n and cap.isOpened() and failed < 100:
         ok, _ = cap.read()
-        if ok:
-            got += 1
+        got, failed = (got + 1, 0) if ok else (got, failed + 1)
     cap.release()
+    if got < n: short.append(f'{dev}: {got}/{n} frames')
+short = []
 threads = [threading.Thread(target=run, args=(d,)) for d in devices]
 for t in threads: t.start()
 for t in threads: t.join()
+if short: sys.exit('opencv: ' + ', '.join(short))
 `;
+
+/** `x` as one single-quoted shell word. */
+const q = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
 
 /** The shell command that captures `count` frames from every device with `impl`. */
 function command(impl: string, s: CaptureSpec, count: number): string {
-  const q = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
   switch (impl) {
     case 'v4l2-ctl':
       // One process per device, as a user would run it; `wait` collects them.
@@ -75,13 +79,25 @@ function command(impl: string, s: CaptureSpec, count: number): string {
   }
 }
 
+/**
+ * How long one run may take, s: twice its frames' worth plus start-up. A tool that hangs (a
+ * device that stops delivering, a wait that never returns) costs its figure, not the bench.
+ */
+export function runLimitS(frames: number, fps: number): number {
+  return Math.ceil((2 * frames) / fps) + 60;
+}
+
 /** CPU (ns, the command's processes: `times`' children line) and wall time (ns) of one run. */
 function runOnce(impl: string, s: CaptureSpec, count: number): { cpuNs: number; wallNs: number } {
-  const script = `start=$(date +%s%N); ${command(impl, s, count)}; rc=$?; end=$(date +%s%N); echo "$rc $start $end"; times`;
+  const limitS = runLimitS(count, s.fps);
+  // `timeout` signals its whole process group (the background v4l2-ctl processes too); the
+  // children's CPU still reaches `times` through the processes that waited for them.
+  const script = `start=$(date +%s%N); timeout -k 5 ${limitS} bash -c ${q(command(impl, s, count))}; rc=$?; end=$(date +%s%N); echo "$rc $start $end"; times`;
   const out = execFileSync('bash', ['-c', script], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })
     .trim()
     .split('\n');
   const [rc, start, end] = out.at(-3)!.split(' ').map(Number) as [number, number, number];
+  if (rc === 124 || rc === 137) throw new Error(`${impl} did not capture ${count} frames per device within ${limitS} s (killed)`);
   if (rc !== 0) throw new Error(`${impl} failed (exit ${rc}): ${command(impl, s, count).slice(0, 300)}`);
   const seconds = (t: string) => {
     const m = /(\d+)m([\d.]+)s/.exec(t)!;

@@ -7,6 +7,9 @@
  *
  * `--repeat N` runs every implementation N times, round-robin, and gives the median run with
  * the spread (cpuMsPerFrameMin/Max): peer figures under TCG move by up to 2× between runs.
+ * A repeat takes about 4.5 minutes at 15 s in the TCG VM (both camera counts); every run of a
+ * tool is bounded (twice its frames' worth plus a minute) so one that hangs costs its row, not
+ * the VM's time limit (`npm run bench:capture` gives the VM an hour, SYNCAP_VM_TIMEOUT_S).
  *
  * Runs at the given camera count and at 1 camera. syncap is measured in a plain-node process of
  * its own (capture-syncap.mjs) over a steady-state window after a warm-up (process CPU, all
@@ -20,7 +23,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { listDevices } from '@syncap/native-v4l2';
 import { numberFlag } from './bench-flags.js';
-import { type CaptureSpec, measurePeer, peerAvailable } from './capture-peers.js';
+import { type CaptureSpec, measurePeer, peerAvailable, runLimitS } from './capture-peers.js';
 
 const cameraCount = numberFlag('--cameras', 4);
 const width = numberFlag('--width', 640);
@@ -74,7 +77,13 @@ const SYNCAP_SCRIPT = fileURLToPath(new URL('./capture-syncap.mjs', import.meta.
 /** syncap in a plain-node process of its own (capture-syncap.mjs says why): the cameras started together, every frame to a JS listener that releases it. */
 function measureSyncap(spec: CaptureSpec, delivery: 'event-loop' | 'thread' | 'wakeup-floor', coalesceMs?: number): Figures {
   const args = JSON.stringify({ ...spec, delivery, coalesceMs, seconds, warmupSeconds });
-  const out = execFileSync(process.execPath, [SYNCAP_SCRIPT, args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const limitS = runLimitS((seconds + warmupSeconds) * fps, fps);
+  const out = execFileSync(process.execPath, [SYNCAP_SCRIPT, args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    timeout: limitS * 1000,
+    killSignal: 'SIGKILL',
+  });
   return JSON.parse(out.trim().split('\n').at(-1)!);
 }
 
@@ -92,25 +101,34 @@ interface Measurement {
 function measurements(devices: readonly string[]): Measurement[] {
   const spec: CaptureSpec = { devices, width, height, fps };
   const list: Measurement[] = [];
-  for (const delivery of ['event-loop', 'thread'] as const) {
-    list.push({ impl: `syncap-${delivery}`, default: delivery === 'event-loop', run: () => measureSyncap(spec, delivery) });
-  }
+  const skip = (impl: string, why: string) => {
+    unmeasured.set(`${devices.length}:${impl}`, why);
+    process.stderr.write(`capture: ${impl} at ${devices.length} camera(s): ${why}\n`);
+    return undefined;
+  };
+  const syncap = (impl: string, isDefault: boolean, delivery: 'event-loop' | 'thread' | 'wakeup-floor', coalesceMs?: number): Measurement => ({
+    impl,
+    default: isDefault,
+    ...(coalesceMs !== undefined ? { coalesceMs } : {}),
+    run: () => {
+      try {
+        return measureSyncap(spec, delivery, coalesceMs);
+      } catch (e) {
+        return skip(impl, `failed: ${(e as Error).message.split('\n')[0]}`);
+      }
+    },
+  });
+  for (const delivery of ['event-loop', 'thread'] as const) list.push(syncap(`syncap-${delivery}`, delivery === 'event-loop', delivery));
   // The default coalesces adaptively; next to it, each frame at once, and a fixed interval of a frame period.
-  list.push({ impl: 'syncap-event-loop-immediate', default: false, coalesceMs: 0, run: () => measureSyncap(spec, 'event-loop', 0) });
-  const coalesceMs = Math.round(1000 / fps);
-  list.push({ impl: 'syncap-event-loop-coalesced', default: false, coalesceMs, run: () => measureSyncap(spec, 'event-loop', coalesceMs) });
+  list.push(syncap('syncap-event-loop-immediate', false, 'event-loop', 0));
+  list.push(syncap('syncap-event-loop-coalesced', false, 'event-loop', Math.round(1000 / fps)));
   // What waking Node's event loop once per frame costs by itself (no camera, no work).
-  list.push({ impl: 'node-wakeup-floor', default: false, run: () => measureSyncap(spec, 'wakeup-floor') });
+  list.push(syncap('node-wakeup-floor', false, 'wakeup-floor'));
   const shortCount = Math.round(fps * 1.5);
   const longCount = shortCount + Math.round(fps * seconds);
   for (const impl of PEERS) {
-    const skip = (why: string) => {
-      unmeasured.set(`${devices.length}:${impl}`, why);
-      process.stderr.write(`capture: ${impl} at ${devices.length} camera(s): ${why}\n`);
-      return undefined;
-    };
     if (!peerAvailable(impl)) {
-      skip(`not installed (${PEER_PACKAGES})`);
+      skip(impl, `not installed (${PEER_PACKAGES})`);
       continue;
     }
     const run = () => {
@@ -119,9 +137,9 @@ function measurements(devices: readonly string[]): Measurement[] {
       try {
         figures = measurePeer(impl, spec, shortCount, longCount);
       } catch (e) {
-        return skip(`failed: ${(e as Error).message.split('\n')[0]}`);
+        return skip(impl, `failed: ${(e as Error).message.split('\n')[0]}`);
       }
-      if (figures.cpuMsPerFrame <= 0) return skip(`its start-up varied more than the two runs differ (${figures.cpuMsPerFrame} ms/frame)`);
+      if (figures.cpuMsPerFrame <= 0) return skip(impl, `its start-up varied more than the two runs differ (${figures.cpuMsPerFrame} ms/frame)`);
       return figures;
     };
     list.push({ impl, default: false, run });
@@ -140,6 +158,8 @@ function measureAll(devices: readonly string[]): Row[] {
   const runs = new Map<string, Figures[]>(list.map((m) => [m.impl, []]));
   for (let r = 0; r < repeat; r++) {
     for (const m of list) {
+      // Progress on stderr (a run takes minutes per repeat): where it is if it is slow.
+      process.stderr.write(`capture: ${devices.length} camera(s), run ${r + 1}/${repeat}: ${m.impl}\n`);
       const figures = m.run();
       if (figures) runs.get(m.impl)!.push(figures);
     }
