@@ -10,8 +10,8 @@
  *
  * Scenarios: `cycles` (open/start/stop/close on every device with forced GC, both
  * deliveries, with the awkward orders: close inside a frame listener, release after close,
- * stop before the start instant, cameras dropped without close, a subarray outliving its frame
- * across close), `workers` (cameras opened
+ * stop before the start instant, a subarray outliving its frame across close, and across its
+ * camera dropped without close and collected), `workers` (cameras opened
  * in worker threads that are terminated while streaming, while the main thread streams on),
  * and `exit` (process.exit while streaming: the exit hooks stop threads and close devices).
  * Prints one JSON line and exits 0.
@@ -55,20 +55,51 @@ function frames(camera, count, keep = false, timeoutMs = 20_000) {
  * keep the frames alive.
  */
 function sliceAndDrop(kept) {
-  const frames = kept.flat();
+  const byCamera = kept.map((frames) => frames.map((f) => f.data.bytes.subarray(0, 64)));
+  const views = kept.flat().map((f) => new WeakRef(f.data.bytes));
   kept.length = 0;
-  return { slices: frames.map((f) => f.data.bytes.subarray(0, 64)), views: frames.map((f) => new WeakRef(f.data.bytes)) };
+  return { slices: byCamera.flat(), byCamera, views };
 }
+
+/** A few turns of the loop, each with a GC: finalizers run as tasks after the GC that found their objects. */
+async function settle(turns) {
+  for (let k = 0; k < turns; k++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+  }
+}
+
+/**
+ * Drops the cameras (empties `cams`) and collects garbage until they are gone (their
+ * finalizers close the devices); resolves to which were collected. One the engine still holds
+ * (an async function's registers can keep a loop's last value) is closed instead.
+ */
+async function dropCameras(cams) {
+  const collected = cams.map(() => false);
+  const registry = new FinalizationRegistry((k) => {
+    collected[k] = true;
+  });
+  for (const [k, c] of cams.entries()) registry.register(c, k);
+  const refs = cams.map((c) => new WeakRef(c));
+  cams.length = 0;
+  await settle(40);
+  for (const [k, ref] of refs.entries()) if (!collected[k]) await ref.deref()?.close();
+  return collected;
+}
+
+const VARIANTS = 7;
 
 async function cycles(iterations) {
   const paths = vivid();
   let frameCount = 0;
   let viewsCollected = 0;
+  let camerasCollected = 0;
   for (let i = 0; i < iterations; i++) {
+    // Each variant with both deliveries: 2 × VARIANTS iterations cover every pair.
     const delivery = i % 2 === 0 ? 'event-loop' : 'thread';
     const cams = paths.map((p, k) => new V4l2Camera(p, { ...FMT, id: `c${k}`, buffers: 4, delivery }));
     for (const c of cams) await c.open();
-    const variant = i % 6;
+    const variant = Math.floor(i / 2) % VARIANTS;
     if (variant === 0) {
       // A start instant far ahead, stopped before it comes.
       const atNs = monotonicNowNs() + 2_000_000_000n;
@@ -77,7 +108,7 @@ async function cycles(iterations) {
       await Promise.all(started);
     } else {
       await Promise.all(cams.map((c) => c.start()));
-      const kept = await Promise.all(cams.map((c) => frames(c, 3, variant === 1 || variant === 5)));
+      const kept = await Promise.all(cams.map((c) => frames(c, 3, variant === 1 || variant === 5 || variant === 6)));
       frameCount += kept.flat().length;
       if (variant === 2) {
         // Closed from inside a frame listener.
@@ -112,6 +143,22 @@ async function cycles(iterations) {
         for (const c of cams) await c.close();
         if (slices.some((s) => s.byteLength !== 0)) throw new Error('a subarray outliving its frame still reads an unmapped buffer after close');
       }
+      if (variant === 6) {
+        // Subarrays kept, their frames and cameras dropped without close: the cameras'
+        // finalizers close the devices without touching JS (no detach), so the subarrays must
+        // keep their buffers mapped — stale bytes, never unmapped memory (reading would fault).
+        const { byCamera } = sliceAndDrop(kept);
+        const collected = await dropCameras(cams);
+        const slices = byCamera.filter((_, k) => collected[k]).flat();
+        camerasCollected += collected.filter(Boolean).length;
+        let sum = 0;
+        for (const sl of slices) for (let b = 0; b < sl.length; b++) sum += sl[b];
+        if (slices.some((sl) => sl.byteLength !== 64) || !Number.isFinite(sum)) throw new Error('a subarray kept past its dropped camera lost its bytes');
+        // The devices stay busy while those mappings live: let them go before the next open.
+        slices.length = 0;
+        byCamera.length = 0;
+        await settle(4);
+      }
       if (variant === 1) {
         // Frames held across stop and close, released after close: nothing to requeue, nothing read.
         const views = kept.flat().map((f) => f.data.bytes);
@@ -129,7 +176,7 @@ async function cycles(iterations) {
     gc();
   }
   gc();
-  return { iterations, frames: frameCount, viewsCollected };
+  return { iterations, frames: frameCount, viewsCollected, camerasCollected };
 }
 
 /**

@@ -59,12 +59,13 @@ void Camera::shutdown(bool teardown, bool detachViews) {
     core_->addon = nullptr;
   }
   stopCapture(teardown);
-  // From the destructor (a finalizer) no view can be alive: every frame holds its camera. JS
-  // values are not touched there.
+  // Not from the destructor (a finalizer: JS values are not touched there). A frame holds its
+  // camera, but a subarray of it does not: such a view keeps its buffer mapped (Mapping). At
+  // teardown no JS of this environment runs again: nothing can read a view.
   if (!teardown && detachViews) core_->detachAll();
   {
     std::lock_guard<std::mutex> lock(core_->device->mutex);
-    core_->device->closeLocked();
+    core_->device->closeLocked(/*leaveViewsMapped=*/!teardown && !detachViews);
   }
   core_->dispose();
 }

@@ -103,6 +103,7 @@ bool Device::open(const std::string& devicePath, const OpenRequest& req, OpenRes
     if (p == MAP_FAILED) return fail(sysFailure(code::kBuffers, path, "mmap", errno));
     buffers[i].start = p;
     buffers[i].length = buf.length;
+    buffers[i].mapping = std::make_shared<Mapping>(p, buf.length);
   }
   out->width = fmt.fmt.pix.width;
   out->height = fmt.fmt.pix.height;
@@ -213,9 +214,9 @@ uint32_t Device::heldLocked() const {
   return n;
 }
 
-void Device::closeLocked() {
+void Device::closeLocked(bool leaveViewsMapped) {
   for (auto& b : buffers) {
-    if (b.start && b.start != MAP_FAILED) munmap(b.start, b.length);
+    if (b.mapping && !leaveViewsMapped) b.mapping->unmap();
   }
   buffers.clear();
   if (fd >= 0) {

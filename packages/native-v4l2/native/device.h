@@ -2,9 +2,11 @@
 // STREAMON/STREAMOFF. No N-API here: the capture thread uses it too (under `mutex`).
 #pragma once
 #include <linux/videodev2.h>
+#include <sys/mman.h>
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -19,9 +21,29 @@ namespace syncap {
 // event on the way to JS; Held: JS has a view over it until release(); Idle: not streaming.
 enum class BufferOwner { Idle, Driver, InFlight, Held };
 
+// One buffer's mmap, shared by the device and each zero-copy view's finalizer token: unmapped
+// by close() (which detaches the views first) or, when the camera is dropped without close(),
+// by the last owner to let go. That finalizer may not touch JS to detach a subarray JS kept:
+// it then reads stale bytes, never unmapped memory (and the device stays busy until it goes).
+class Mapping {
+ public:
+  Mapping(void* start, size_t length) : start_(start), length_(length) {}
+  ~Mapping() { unmap(); }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  void unmap() {
+    if (void* p = start_.exchange(nullptr)) munmap(p, length_);
+  }
+
+ private:
+  std::atomic<void*> start_;
+  size_t length_;
+};
+
 struct MappedBuffer {
   void* start = nullptr;
   size_t length = 0;
+  std::shared_ptr<Mapping> mapping;
   BufferOwner owner = BufferOwner::Idle;
   uint64_t generation = 0;  // bumped whenever it is dequeued or taken back: stale tokens do nothing
 };
@@ -91,8 +113,9 @@ class Device {
   // Whether any buffer is with the driver. With `mutex` held.
   bool anyQueuedLocked() const;
   uint32_t heldLocked() const;
-  // Unmaps, frees the buffers and closes (no STREAMOFF needed: closing stops streaming).
-  void closeLocked();
+  // Frees the buffers and closes (no STREAMOFF needed: closing stops streaming). Unmaps them
+  // unless `leaveViewsMapped` (views JS may still read hold their mappings then).
+  void closeLocked(bool leaveViewsMapped = false);
 };
 
 }  // namespace syncap

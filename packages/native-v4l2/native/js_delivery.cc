@@ -16,6 +16,7 @@ struct ViewToken {
   std::weak_ptr<CameraCore> core;
   uint32_t index;
   uint64_t generation;
+  std::shared_ptr<Mapping> mapping;  // without close(), the buffer stays mapped while this view exists
 };
 
 void finalizeView(napi_env, void*, void* hint) {
@@ -111,6 +112,7 @@ void CameraCore::deliverFrame(Napi::Env env, Event* e) {
     }
   } else {
     void* start = nullptr;
+    std::shared_ptr<Mapping> mapping;
     {
       std::lock_guard<std::mutex> lock(device->mutex);
       if (e->index < device->buffers.size()) {
@@ -118,6 +120,7 @@ void CameraCore::deliverFrame(Napi::Env env, Event* e) {
         if (b.owner == BufferOwner::InFlight && b.generation == e->generation) {
           b.owner = BufferOwner::Held;
           start = b.start;
+          mapping = b.mapping;
         }
       }
     }
@@ -125,7 +128,7 @@ void CameraCore::deliverFrame(Napi::Env env, Event* e) {
       discardEvent(e);
       return;
     }
-    auto* token = new ViewToken{weak_from_this(), e->index, e->generation};
+    auto* token = new ViewToken{weak_from_this(), e->index, e->generation, std::move(mapping)};
     if (!externalBytes(env, start, e->bytesused, finalizeView, token, &data, &ab)) {  // else its finalizer releases
       delete token;
       releaseBuffer(e->index, e->generation, false);
