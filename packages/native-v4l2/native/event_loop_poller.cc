@@ -17,10 +17,7 @@ namespace {
 constexpr int kMaxEvents = 32;
 // Passes over the epoll set per wake-up: frames that became ready while earlier ones were
 // handed to JS are served in the same wake-up, without starving the rest of the loop.
-constexpr int kMaxPasses = 4;
-// A tick serves a frame per ready camera and pass until none is ready: up to every buffer a
-// driver can hold (VIDEO_MAX_FRAME), since a long fixed interval lets several queue up.
-constexpr int kMaxTickPasses = 33;
+constexpr size_t kMaxPasses = 4;
 // Adaptive coalescing: the poll's wake-ups judged at a time; the share of the cameras a
 // wake-up serves on average below which their frames count as out of phase; ticks between
 // judgements (about 8 s at 30 fps).
@@ -201,8 +198,14 @@ size_t Poller::dispatch() {
   napi_callback_scope cbScope = nullptr;
   bool scoped = napi_open_callback_scope(env_, resource_.Value(), async_, &cbScope) == napi_ok;
   epoll_event events[kMaxEvents];
-  const int passes = ticking_ ? kMaxTickPasses : kMaxPasses;
-  for (int pass = 0; pass < passes && epfd_ >= 0; pass++) {
+  // A tick serves a frame per ready camera and pass until none is ready, up to every buffer
+  // of the camera with the most (a long fixed interval lets several queue up). Only this
+  // thread resizes the buffers (open, close).
+  size_t passes = kMaxPasses;
+  if (ticking_) {
+    for (const Entry& e : entries_) passes = std::max(passes, e.core->device->buffers.size() + 1);
+  }
+  for (size_t pass = 0; pass < passes && epfd_ >= 0; pass++) {
     int n = epoll_wait(epfd_, events, kMaxEvents, 0);
     if (n <= 0) break;
     for (int i = 0; i < n; i++) {
