@@ -35,6 +35,8 @@ def run(dev):
     cap.set(cv2.CAP_PROP_FPS, fps)
     cap.set(cv2.CAP_PROP_CONVERT_RGB, 0)  # raw YUYV, as syncap hands it on: no colour conversion
     got, failed = 0, 0
+    # Gives up on a device that does not open or fails at once (one that stalls blocks in
+    # read(): the run's time limit ends that).
     while got < n and cap.isOpened() and failed < 100:
         ok, _ = cap.read()
         got, failed = (got + 1, 0) if ok else (got, failed + 1)
@@ -54,13 +56,14 @@ const q = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
 function command(impl: string, s: CaptureSpec, count: number): string {
   switch (impl) {
     case 'v4l2-ctl':
-      // One process per device, as a user would run it; `wait` collects them.
-      return `${s.devices
+      // One process per device, as a user would run it; each is waited for by pid, so one
+      // that fails fails the run (a bare `wait` returns 0).
+      return `rc=0; pids=""; ${s.devices
         .map(
           (d) =>
-            `v4l2-ctl -d ${d} --set-fmt-video=width=${s.width},height=${s.height},pixelformat=YUYV --set-parm=${s.fps} --stream-mmap=4 --stream-to=/dev/null --stream-count=${count} >/dev/null 2>&1 &`,
+            `v4l2-ctl -d ${d} --set-fmt-video=width=${s.width},height=${s.height},pixelformat=YUYV --set-parm=${s.fps} --stream-mmap=4 --stream-to=/dev/null --stream-count=${count} >/dev/null 2>&1 & pids="$pids $!";`,
         )
-        .join(' ')} wait`;
+        .join(' ')} for p in $pids; do wait $p || rc=1; done; exit $rc`;
     case 'gstreamer':
       return `gst-launch-1.0 -q ${s.devices
         .map(
@@ -97,7 +100,8 @@ function runOnce(impl: string, s: CaptureSpec, count: number): { cpuNs: number; 
     .trim()
     .split('\n');
   const [rc, start, end] = out.at(-3)!.split(' ').map(Number) as [number, number, number];
-  if (rc === 124 || rc === 137) throw new Error(`${impl} did not capture ${count} frames per device within ${limitS} s (killed)`);
+  if (rc === 124) throw new Error(`${impl} did not capture ${count} frames per device within ${limitS} s (killed)`);
+  if (rc === 137) throw new Error(`${impl} was killed (SIGKILL: past its ${limitS} s limit, or out of memory)`);
   if (rc !== 0) throw new Error(`${impl} failed (exit ${rc}): ${command(impl, s, count).slice(0, 300)}`);
   const seconds = (t: string) => {
     const m = /(\d+)m([\d.]+)s/.exec(t)!;
