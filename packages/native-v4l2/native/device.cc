@@ -101,8 +101,6 @@ bool Device::open(const std::string& devicePath, const OpenRequest& req, OpenRes
     out->timestampFlags = buf.flags;
     void* p = mmap(nullptr, buf.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, buf.m.offset);
     if (p == MAP_FAILED) return fail(sysFailure(code::kBuffers, path, "mmap", errno));
-    buffers[i].start = p;
-    buffers[i].length = buf.length;
     buffers[i].mapping = std::make_shared<Mapping>(p, buf.length);
   }
   out->width = fmt.fmt.pix.width;

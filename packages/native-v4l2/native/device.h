@@ -31,6 +31,8 @@ class Mapping {
   ~Mapping() { unmap(); }
   Mapping(const Mapping&) = delete;
   Mapping& operator=(const Mapping&) = delete;
+  // The mapped bytes; null once unmapped.
+  void* data() const { return start_.load(); }
   void unmap() {
     if (void* p = start_.exchange(nullptr)) munmap(p, length_);
   }
@@ -41,8 +43,6 @@ class Mapping {
 };
 
 struct MappedBuffer {
-  void* start = nullptr;
-  size_t length = 0;
   std::shared_ptr<Mapping> mapping;
   BufferOwner owner = BufferOwner::Idle;
   uint64_t generation = 0;  // bumped whenever it is dequeued or taken back: stale tokens do nothing

@@ -20,7 +20,7 @@ Event* frameEvent(Device& device, const v4l2_buffer& buf, uint64_t session) {
   if (buf.index >= device.buffers.size()) return e;
   if (device.copyMode) {
     e->copy = std::malloc(buf.bytesused > 0 ? buf.bytesused : 1);
-    if (e->copy) std::memcpy(e->copy, device.buffers[buf.index].start, buf.bytesused);
+    if (e->copy) std::memcpy(e->copy, device.buffers[buf.index].mapping->data(), buf.bytesused);
     device.requeueLocked(buf.index);
   } else {
     e->generation = device.takeLocked(buf.index);

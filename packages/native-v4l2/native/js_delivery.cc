@@ -119,8 +119,8 @@ void CameraCore::deliverFrame(Napi::Env env, Event* e) {
         MappedBuffer& b = device->buffers[e->index];
         if (b.owner == BufferOwner::InFlight && b.generation == e->generation) {
           b.owner = BufferOwner::Held;
-          start = b.start;
           mapping = b.mapping;
+          start = mapping->data();
         }
       }
     }
