@@ -1,11 +1,13 @@
 /**
  * bench/capture peers: what a user would run instead of syncap on the same devices — the
- * `v4l2-ctl --stream-mmap` floor, GStreamer, ffmpeg, OpenCV — each capturing `count` frames
- * from every device at once. Each is run twice (a short and a long count) and the two are
- * differenced, so process start-up (exec, imports, open, REQBUFS, mmap) is not charged to the
- * frames: what is left is the steady-state CPU per frame and the frame rate.
+ * `v4l2-ctl --stream-mmap` floor, GStreamer, ffmpeg, OpenCV — each capturing a count of frames
+ * from every device at once. Measured as syncap is: the CPU of the tool's processes (all
+ * threads, from /proc) over a steady-state window after its start-up and a warm-up. A short run
+ * first gives its start-up time, and with the long run's wall time, its frame rate.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface CaptureSpec {
   readonly devices: readonly string[];
@@ -19,6 +21,8 @@ export interface PeerFigures {
   readonly framesPerSec: number;
   /** Frames the devices produced that the tool did not get, from its rate (it cannot say itself). */
   readonly drops: number;
+  /** Its start-up (exec, imports, open, REQBUFS, mmap) before the first frames, s: not charged to the frames. */
+  readonly startupS: number;
 }
 
 /** Debian's python3 (python3-opencv), not whatever `python3` a PATH finds first. */
@@ -90,25 +94,89 @@ export function runLimitS(frames: number, fps: number): number {
   return Math.ceil((2 * frames) / fps) + 60;
 }
 
-/** CPU (ns, the command's processes: `times`' children line) and wall time (ns) of one run. */
-function runOnce(impl: string, s: CaptureSpec, count: number): { cpuNs: number; wallNs: number } {
+/** The shell script that runs `impl` for `count` frames per device, bounded; it prints `rc start end` (ns) last. */
+function boundedScript(impl: string, s: CaptureSpec, count: number): { script: string; limitS: number } {
   const limitS = runLimitS(count, s.fps);
-  // `timeout` signals its whole process group (the background v4l2-ctl processes too); the
-  // children's CPU still reaches `times` through the processes that waited for them.
-  const script = `start=$(date +%s%N); timeout -k 5 ${limitS} bash -c ${q(command(impl, s, count))}; rc=$?; end=$(date +%s%N); echo "$rc $start $end"; times`;
-  const out = execFileSync('bash', ['-c', script], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })
-    .trim()
-    .split('\n');
-  const [rc, start, end] = out.at(-3)!.split(' ').map(Number) as [number, number, number];
+  // `timeout` signals its whole process group (the background v4l2-ctl processes too).
+  return {
+    limitS,
+    script: `start=$(date +%s%N); timeout -k 5 ${limitS} bash -c ${q(command(impl, s, count))}; rc=$?; end=$(date +%s%N); echo "$rc $start $end"`,
+  };
+}
+
+/** The run's exit status as an error naming what went wrong, or nothing when it captured every frame. */
+function checkExit(impl: string, s: CaptureSpec, count: number, rc: number, limitS: number): void {
   if (rc === 124) throw new Error(`${impl} did not capture ${count} frames per device within ${limitS} s (killed)`);
   if (rc === 137) throw new Error(`${impl} was killed (SIGKILL: past its ${limitS} s limit, or out of memory)`);
   if (rc !== 0) throw new Error(`${impl} failed (exit ${rc}): ${command(impl, s, count).slice(0, 300)}`);
-  const seconds = (t: string) => {
-    const m = /(\d+)m([\d.]+)s/.exec(t)!;
-    return (Number(m[1]) * 60 + Number(m[2])) * 1e9;
+}
+
+/** Wall time (ns) of one run of `count` frames per device. */
+function runOnce(impl: string, s: CaptureSpec, count: number): number {
+  const { script, limitS } = boundedScript(impl, s, count);
+  const [rc, start, end] = execFileSync('bash', ['-c', script], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })
+    .trim()
+    .split('\n')
+    .at(-1)!
+    .split(' ')
+    .map(Number) as [number, number, number];
+  checkExit(impl, s, count, rc, limitS);
+  return end - start;
+}
+
+const CLOCK_TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/**
+ * CPU (ns) of process `root` and every live process below it, all threads, with what they
+ * reaped (cutime, cstime): /proc/<pid>/stat, as `times` would give it once they had exited.
+ */
+function treeCpuNs(root: number): number {
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // Fields after the command (which may hold spaces and parentheses): state ppid … utime(14) stime cutime cstime.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    stats.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
+  }
+  const inTree = (pid: number): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; p = stats.get(p)?.ppid ?? 0, hops++) if (p === root) return true;
+    return false;
   };
-  const [user, sys] = out.at(-1)!.split(/\s+/);
-  return { cpuNs: seconds(user!) + seconds(sys!), wallNs: end - start };
+  let ticks = 0;
+  for (const [pid, st] of stats) if (inTree(pid)) ticks += st.ticks;
+  return (ticks / CLOCK_TICKS_PER_S) * 1e9;
+}
+
+/**
+ * Runs `impl` for `count` frames per device and reads its processes' CPU (ns) over
+ * [fromS, toS] seconds after the start (it must still be capturing at `toS`); its wall time (ns).
+ */
+async function runWindowed(impl: string, s: CaptureSpec, count: number, fromS: number, toS: number): Promise<{ cpuNs: number; wallNs: number }> {
+  const { script, limitS } = boundedScript(impl, s, count);
+  const child = spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => resolve(code));
+  });
+  const pid = child.pid!;
+  await sleep(fromS * 1000);
+  const cpu0 = treeCpuNs(pid);
+  await sleep((toS - fromS) * 1000);
+  const cpu1 = treeCpuNs(pid);
+  if ((await exited) !== 0) throw new Error(`${impl}: its wrapper shell failed`);
+  const [rc, start, end] = out.trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number, number];
+  checkExit(impl, s, count, rc, limitS);
+  return { cpuNs: cpu1 - cpu0, wallNs: end - start };
 }
 
 /** Whether the tool is installed (the figures say so instead of failing the whole bench). */
@@ -127,16 +195,29 @@ export function peerAvailable(impl: string): boolean {
   }
 }
 
-/** Steady-state CPU per frame and rate of `impl`, from a run of `shortCount` and one of `longCount` frames per device. */
-export function measurePeer(impl: string, s: CaptureSpec, shortCount: number, longCount: number): PeerFigures {
-  const short = runOnce(impl, s, shortCount);
-  const long = runOnce(impl, s, longCount);
+/**
+ * Steady-state CPU per frame and rate of `impl`. A short run of `shortCount` frames per device
+ * gives its start-up (wall time less the frames' worth); a long one is measured as syncap is:
+ * its processes' CPU over `windowS` seconds, starting `warmupS` after its first frames
+ * (start-up excluded, whatever it costs). The rate, and so the drops, come from the difference
+ * of the two runs' wall times (the devices pace the frames, so it is steady).
+ */
+export async function measurePeer(impl: string, s: CaptureSpec, shortCount: number, warmupS: number, windowS: number): Promise<PeerFigures> {
+  const shortWallNs = runOnce(impl, s, shortCount);
+  const startupS = Math.max(0, shortWallNs / 1e9 - shortCount / s.fps);
+  const fromS = startupS + warmupS;
+  const toS = fromS + windowS;
+  // Frames enough to go on capturing a few seconds past the window, even at full rate.
+  const longCount = Math.ceil((toS + 3) * s.fps);
+  const long = await runWindowed(impl, s, longCount, fromS, toS);
   const frames = (longCount - shortCount) * s.devices.length;
-  const wallNs = Math.max(1, long.wallNs - short.wallNs);
+  const wallNs = Math.max(1, long.wallNs - shortWallNs);
+  const framesPerSec = (frames / wallNs) * 1e9;
   const expected = (wallNs / 1e9) * s.fps * s.devices.length;
   return {
-    cpuMsPerFrame: Number(((long.cpuNs - short.cpuNs) / frames / 1e6).toFixed(4)),
-    framesPerSec: Number(((frames / wallNs) * 1e9).toFixed(2)),
+    cpuMsPerFrame: Number((long.cpuNs / (framesPerSec * windowS) / 1e6).toFixed(4)),
+    framesPerSec: Number(framesPerSec.toFixed(2)),
     drops: Math.max(0, Math.round(expected - frames)),
+    startupS: Number(startupS.toFixed(2)),
   };
 }

@@ -4,6 +4,7 @@
  * the same run: `v4l2-ctl --stream-mmap` per device (the floor), GStreamer, ffmpeg, OpenCV.
  *
  *   npm run bench:capture [-- --cameras 4 --width 640 --height 360 --fps 30 --seconds 20 --warmup 3 --repeat 3]
+ *                         [--counts 4,1] [--only syncap-event-loop,gstreamer]
  *
  * `--repeat N` runs every implementation N times, round-robin, and gives the median run with
  * the spread (cpuMsPerFrameMin/Max): peer figures under TCG move by up to 2× between runs.
@@ -12,8 +13,9 @@
  * the VM's time limit (`npm run bench:capture` gives the VM an hour, SYNCAP_VM_TIMEOUT_S).
  *
  * Runs at the given camera count and at 1 camera. syncap is measured in a plain-node process of
- * its own (capture-syncap.mjs) over a steady-state window after a warm-up (process CPU, all
- * threads); the peers by differencing a short and a long run (start-up cancels out). A
+ * its own (capture-syncap.mjs), the peers as they are (capture-peers.ts), each over a
+ * steady-state window of `--seconds` after its start-up and `--warmup` (CPU of its processes,
+ * all threads). A
  * `node-wakeup-floor` row gives what waking Node's event loop once per frame costs with no
  * camera at all. Needs V4L2 devices: `npm run bench:capture` runs it inside the vivid VM.
  * stdout: one JSON line per implementation and camera count; stderr: a readable table and
@@ -22,7 +24,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { listDevices } from '@syncap/native-v4l2';
-import { numberFlag } from './bench-flags.js';
+import { numberFlag, stringFlag } from './bench-flags.js';
 import { type CaptureSpec, measurePeer, peerAvailable, runLimitS } from './capture-peers.js';
 
 const cameraCount = numberFlag('--cameras', 4);
@@ -38,6 +40,10 @@ const seconds = numberFlag('--seconds', 20);
 const warmupSeconds = numberFlag('--warmup', 3);
 /** Runs of each implementation; rows give the median run (the machines here are noisy). */
 const repeat = Math.max(1, Math.round(numberFlag('--repeat', 1)));
+/** `--only a,b`: measure these implementations only (the targets naming others are not judged). */
+const only = stringFlag('--only')?.split(',');
+/** `--counts 4,1`: the camera counts measured (default: --cameras, then 1). */
+const counts = [...new Set((stringFlag('--counts') ?? `${cameraCount},1`).split(',').map(Number))];
 const PEERS = ['v4l2-ctl', 'gstreamer', 'ffmpeg', 'opencv'] as const;
 const PEER_PACKAGES = 'apt-get install v4l-utils gstreamer1.0-tools gstreamer1.0-plugins-good ffmpeg python3-opencv';
 /** The tools the default delivery has to beat (v4l2-ctl is the floor it is compared with). */
@@ -78,6 +84,8 @@ interface Row {
   readonly startSkewMs?: number;
   /** syncap: frames per sleep-and-wake of the process's threads (voluntary context switches). */
   readonly framesPerWakeup?: number;
+  /** Peers: their start-up before the first frames, s (outside the window). */
+  readonly startupS?: number;
   /** Runs with a figure (of --repeat); cpuMsPerFrame is their median, drops their sum. */
   readonly runs: number;
   readonly cpuMsPerFrameMin: number;
@@ -107,7 +115,7 @@ interface Measurement {
   readonly impl: string;
   readonly default: boolean;
   readonly coalesceMs?: number;
-  readonly run: () => Figures | undefined;
+  readonly run: () => Figures | Promise<Figures>;
 }
 
 function measurements(devices: readonly string[]): Measurement[] {
@@ -127,20 +135,16 @@ function measurements(devices: readonly string[]): Measurement[] {
   // What waking Node's event loop once per frame costs by itself (no camera, no work).
   list.push(syncap('node-wakeup-floor', false, 'wakeup-floor'));
   const shortCount = Math.round(fps * 1.5);
-  const longCount = shortCount + Math.round(fps * seconds);
   for (const impl of PEERS) {
     if (!peerAvailable(impl)) {
       skip(impl, `not installed (${PEER_PACKAGES})`);
       continue;
     }
-    const run = () => {
-      const figures = measurePeer(impl, spec, shortCount, longCount);
-      if (figures.cpuMsPerFrame <= 0) return skip(impl, `its start-up varied more than the two runs differ (${figures.cpuMsPerFrame} ms/frame)`);
-      return figures;
-    };
+    const run = () => measurePeer(impl, spec, shortCount, warmupSeconds, seconds);
     list.push({ impl, default: false, run });
   }
-  return list;
+  for (const m of list.filter((m) => only && !only.includes(m.impl))) skip(m.impl, 'not in --only');
+  return only ? list.filter((m) => only.includes(m.impl)) : list;
 }
 
 /**
@@ -148,7 +152,7 @@ function measurements(devices: readonly string[]): Measurement[] {
  * each row is the run with the median CPU per frame, with the spread of all runs beside it.
  * An implementation with a failed run keeps the figures of the others.
  */
-function measureAll(devices: readonly string[]): Row[] {
+async function measureAll(devices: readonly string[]): Promise<Row[]> {
   const base = { bench: 'capture', cameras: devices.length, width, height, fps } as const;
   const list = measurements(devices);
   const runs = new Map<string, Figures[]>(list.map((m) => [m.impl, []]));
@@ -159,7 +163,7 @@ function measureAll(devices: readonly string[]): Row[] {
       // One run failing (a device it cannot open, a crash, its time limit) costs that run's figure, not the bench.
       let figures: Figures | undefined;
       try {
-        figures = m.run();
+        figures = await m.run();
       } catch (e) {
         skipRun(devices.length, m.impl, `failed: ${(e as Error).message.split('\n')[0]}`);
       }
@@ -190,20 +194,26 @@ function measureAll(devices: readonly string[]): Row[] {
 }
 
 const devices = benchDevices();
-if (devices.length < cameraCount) {
-  process.stderr.write(`capture: need ${cameraCount} capture devices, found ${devices.length} (run it with npm run bench:capture, inside the vivid VM)\n`);
+if (counts.some((n) => !Number.isInteger(n) || n < 1)) {
+  process.stderr.write(`capture: --counts wants camera counts such as 4,1, got "${stringFlag('--counts')}"\n`);
+  process.exit(1);
+}
+if (devices.length < Math.max(...counts)) {
+  process.stderr.write(
+    `capture: need ${Math.max(...counts)} capture devices, found ${devices.length} (run it with npm run bench:capture, inside the vivid VM)\n`,
+  );
   process.exit(1);
 }
 const rows: Row[] = [];
 // Each camera count's lines as soon as they are measured: a run cut short (the VM's timeout)
 // keeps what it finished.
-for (const n of [...new Set([cameraCount, 1])]) {
-  const measured = measureAll(devices.slice(0, n));
+for (const n of counts) {
+  const measured = await measureAll(devices.slice(0, n));
   for (const r of measured) process.stdout.write(`${JSON.stringify(r)}\n`);
   rows.push(...measured);
 }
 
-process.stderr.write(`\ncapture: ${width}x${height} YUYV @ ${fps} fps; syncap over ${seconds} s after ${warmupSeconds} s warm-up, peers differenced\n`);
+process.stderr.write(`\ncapture: ${width}x${height} YUYV @ ${fps} fps; each over ${seconds} s after its start-up and ${warmupSeconds} s warm-up\n`);
 for (const n of [...new Set(rows.map((r) => r.cameras))]) {
   const at = rows.filter((r) => r.cameras === n);
   const floor = at.find((r) => r.impl === 'v4l2-ctl');
