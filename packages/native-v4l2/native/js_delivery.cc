@@ -148,7 +148,8 @@ void CameraCore::deliverFrame(Napi::Env env, Event* e) {
     discardEvent(e);
     return;
   }
-  // The hot path: positional arguments, no payload object and no property-name strings.
+  // The hot path: positional arguments, no payload object and no property-name strings. The
+  // arrival instant is read here, just before the call, rather than by a call back from JS.
   napi_value args[] = {
       Napi::Number::New(env, e->index),
       Napi::Number::New(env, static_cast<double>(e->generation)),
@@ -157,11 +158,12 @@ void CameraCore::deliverFrame(Napi::Env env, Event* e) {
       Napi::Number::New(env, e->bytesused),
       bigint(env, e->timestampNs),
       bigint(env, e->dqNs),
+      bigint(env, clockNs(CLOCK_MONOTONIC)),
       data,
       Napi::Boolean::New(env, copied),
   };
   discardEvent(e);
-  fn.Call(9, args);
+  fn.Call(10, args);
 }
 
 void CameraCore::detachView(uint32_t index) {

@@ -394,7 +394,7 @@ class MockCamera implements NativeCameraHandle {
     this.delivered++;
     const flags = ((frame.timestampSource ?? source) === 'start-of-exposure' ? V4L2_BUF_FLAG_TSTAMP_SRC_SOE : 0) | (frame.error ? V4L2_BUF_FLAG_ERROR : 0);
     const ts = frame.timestampNs ?? this.binding.nowNs;
-    this.onFrame(index, generation, sequence, flags, bytes.byteLength, ts, this.binding.nowNs, view, this.copy);
+    this.onFrame(index, generation, sequence, flags, bytes.byteLength, ts, this.binding.nowNs, this.binding.nowNs, view, this.copy);
     return true;
   }
 

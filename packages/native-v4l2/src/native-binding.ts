@@ -151,7 +151,8 @@ export interface NativeCameraStats {
 /**
  * One dequeued buffer — the hot path, hence positional arguments. `data` views the driver's
  * buffer (zero-copy: valid until `release(index, generation)`, then detached) or is a copy.
- * `flags` are the v4l2_buffer flags (error, timestamp source).
+ * `flags` are the v4l2_buffer flags (error, timestamp source). `dqNs` is when DQBUF returned,
+ * `arrivalNs` when the addon called this (both CLOCK_MONOTONIC).
  */
 export type NativeFrameCallback = (
   index: number,
@@ -161,6 +162,7 @@ export type NativeFrameCallback = (
   bytesused: number,
   timestampNs: bigint,
   dqNs: bigint,
+  arrivalNs: bigint,
   data: Uint8Array,
   copied: boolean,
 ) => void;

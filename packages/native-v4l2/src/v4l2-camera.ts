@@ -227,8 +227,8 @@ export class V4l2Camera implements CameraDevice {
   warnings: readonly string[] = [];
   // Held here: the addon holds its callbacks weakly unless streaming, so a camera dropped
   // without close() can be collected (its finalizer closes the device).
-  private readonly frameCallback: NativeFrameCallback = (index, generation, sequence, flags, bytesused, timestampNs, dqNs, data, copied) =>
-    this.onFrameData(index, generation, sequence, flags, bytesused, timestampNs, dqNs, data, copied);
+  private readonly frameCallback: NativeFrameCallback = (index, generation, sequence, flags, bytesused, timestampNs, dqNs, arrivalNs, data, copied) =>
+    this.onFrameData(index, generation, sequence, flags, bytesused, timestampNs, dqNs, arrivalNs, data, copied);
   private readonly eventCallback: NativeEventCallback = (event) => this.onNativeEvent(event);
 
   constructor(
@@ -533,6 +533,7 @@ export class V4l2Camera implements CameraDevice {
     bytesused: number,
     timestampNs: bigint,
     dqNs: bigint,
+    arrivalNs: bigint,
     data: Uint8Array,
     copied: boolean,
   ): void {
@@ -564,7 +565,7 @@ export class V4l2Camera implements CameraDevice {
       exposureCorrectionNs: correction.value.correctionNs,
       flags,
       timestampSource: source,
-      arrivalNs: this.binding.monotonicNow(),
+      arrivalNs,
       dqNs,
       bytesused,
       bufferIndex: index,
