@@ -21,7 +21,7 @@ export interface PeerFigures {
   readonly framesPerSec: number;
   /** Frames the devices produced that the tool did not get, from its rate (it cannot say itself). */
   readonly drops: number;
-  /** Its start-up (exec, imports, open, REQBUFS, mmap) before the first frames, s: not charged to the frames. */
+  /** Its start-up (exec, imports, open, REQBUFS, mmap) and tear-down, s: outside the window. */
   readonly startupS: number;
 }
 
@@ -126,12 +126,23 @@ function runOnce(impl: string, s: CaptureSpec, count: number): number {
 
 const CLOCK_TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
+/** Time on the CPU of every thread of process `pid`, ns (schedstat's sum_exec_runtime: exact, where stat's times are 10 ms ticks); undefined without schedstat. */
+function threadsCpuNs(pid: string): number | undefined {
+  let ns = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return undefined; // gone meanwhile, or no schedstat
+  }
+  return Number.isFinite(ns) ? ns : undefined;
+}
+
 /**
- * CPU (ns) of process `root` and every live process below it, all threads, with what they
- * reaped (cutime, cstime): /proc/<pid>/stat, as `times` would give it once they had exited.
+ * CPU (ns) of process `root` and every live process below it, all threads — as
+ * process.cpuUsage() gives syncap's — with what they reaped (cutime, cstime: ticks).
  */
 function treeCpuNs(root: number): number {
-  const stats = new Map<number, { ppid: number; ticks: number }>();
+  const stats = new Map<number, { ppid: number; ownTicks: number; reapedTicks: number }>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     let stat: string;
@@ -142,41 +153,70 @@ function treeCpuNs(root: number): number {
     }
     // Fields after the command (which may hold spaces and parentheses): state ppid … utime(14) stime cutime cstime.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    stats.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
+    stats.set(Number(name), { ppid: Number(f[1]), ownTicks: Number(f[11]) + Number(f[12]), reapedTicks: Number(f[13]) + Number(f[14]) });
   }
   const inTree = (pid: number): boolean => {
     for (let p = pid, hops = 0; p > 1 && hops < 64; p = stats.get(p)?.ppid ?? 0, hops++) if (p === root) return true;
     return false;
   };
-  let ticks = 0;
-  for (const [pid, st] of stats) if (inTree(pid)) ticks += st.ticks;
-  return (ticks / CLOCK_TICKS_PER_S) * 1e9;
+  let ns = 0;
+  for (const [pid, st] of stats) {
+    if (!inTree(pid)) continue;
+    ns += (threadsCpuNs(String(pid)) ?? (st.ownTicks / CLOCK_TICKS_PER_S) * 1e9) + (st.reapedTicks / CLOCK_TICKS_PER_S) * 1e9;
+  }
+  return ns;
 }
 
 /**
- * Runs `impl` for `count` frames per device and reads its processes' CPU (ns) over
- * [fromS, toS] seconds after the start (it must still be capturing at `toS`); its wall time (ns).
+ * Runs `impl` for `count` frames per device and reads its processes' CPU (ns) over a window
+ * from `fromS` to `toS` seconds after the start; it must still be capturing at the window's
+ * end, else the run fails. Returns the window's CPU and length and the run's wall time (ns).
  */
-async function runWindowed(impl: string, s: CaptureSpec, count: number, fromS: number, toS: number): Promise<{ cpuNs: number; wallNs: number }> {
+async function runWindowed(
+  impl: string,
+  s: CaptureSpec,
+  count: number,
+  fromS: number,
+  toS: number,
+): Promise<{ cpuNs: number; windowNs: number; wallNs: number }> {
   const { script, limitS } = boundedScript(impl, s, count);
   const child = spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
     out += d;
   });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', (code) => resolve(code));
+  let done = false;
+  // 'close', not 'exit': the last line may still be in the pipe when the process exits.
+  const closed = new Promise<number | null>((resolve) => {
+    child.on('error', (e) => {
+      out += `\nerror ${e.message}`;
+      resolve(null);
+    });
+    child.on('close', (code) => resolve(code));
+  }).finally(() => {
+    done = true;
   });
-  const pid = child.pid!;
-  await sleep(fromS * 1000);
-  const cpu0 = treeCpuNs(pid);
-  await sleep((toS - fromS) * 1000);
-  const cpu1 = treeCpuNs(pid);
-  if ((await exited) !== 0) throw new Error(`${impl}: its wrapper shell failed`);
-  const [rc, start, end] = out.trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number, number];
+  const pid = child.pid ?? 0;
+  // A tool that fails early ends the wait at once.
+  const stillRunningAfter = async (ms: number) => (await Promise.race([sleep(ms).then(() => true), closed.then(() => false)])) && !done;
+  let sample: { cpuNs: number; windowNs: number } | undefined;
+  if (pid > 0 && (await stillRunningAfter(fromS * 1000))) {
+    const cpu0 = treeCpuNs(pid);
+    const t0 = process.hrtime.bigint();
+    if (await stillRunningAfter((toS - fromS) * 1000)) {
+      const cpu1 = treeCpuNs(pid);
+      sample = { cpuNs: cpu1 - cpu0, windowNs: Number(process.hrtime.bigint() - t0) };
+    }
+  }
+  const code = await closed;
+  const last = out.trim().split('\n').at(-1) ?? '';
+  const fields = last.split(' ').map(Number);
+  if (code !== 0 || fields.length !== 3 || !fields.every(Number.isFinite))
+    throw new Error(`${impl}: its wrapper shell failed (exit ${code}): ${last.slice(0, 200)}`);
+  const [rc, start, end] = fields as [number, number, number];
   checkExit(impl, s, count, rc, limitS);
-  return { cpuNs: cpu1 - cpu0, wallNs: end - start };
+  if (!sample) throw new Error(`${impl} finished before its measurement window ended (${toS.toFixed(1)} s after start)`);
+  return { ...sample, wallNs: end - start };
 }
 
 /** Whether the tool is installed (the figures say so instead of failing the whole bench). */
@@ -197,10 +237,11 @@ export function peerAvailable(impl: string): boolean {
 
 /**
  * Steady-state CPU per frame and rate of `impl`. A short run of `shortCount` frames per device
- * gives its start-up (wall time less the frames' worth); a long one is measured as syncap is:
- * its processes' CPU over `windowS` seconds, starting `warmupS` after its first frames
+ * gives its start-up and tear-down (wall time less the frames' worth); a long one is measured
+ * as syncap is: its processes' CPU over `windowS` seconds, starting `warmupS` after that
  * (start-up excluded, whatever it costs). The rate, and so the drops, come from the difference
- * of the two runs' wall times (the devices pace the frames, so it is steady).
+ * of the two runs' wall times (the devices pace the frames, so it is steady); it is capped at
+ * the devices' rate (a slower start-up of the short run would put it above).
  */
 export async function measurePeer(impl: string, s: CaptureSpec, shortCount: number, warmupS: number, windowS: number): Promise<PeerFigures> {
   const shortWallNs = runOnce(impl, s, shortCount);
@@ -212,10 +253,10 @@ export async function measurePeer(impl: string, s: CaptureSpec, shortCount: numb
   const long = await runWindowed(impl, s, longCount, fromS, toS);
   const frames = (longCount - shortCount) * s.devices.length;
   const wallNs = Math.max(1, long.wallNs - shortWallNs);
-  const framesPerSec = (frames / wallNs) * 1e9;
+  const framesPerSec = Math.min((frames / wallNs) * 1e9, s.fps * s.devices.length);
   const expected = (wallNs / 1e9) * s.fps * s.devices.length;
   return {
-    cpuMsPerFrame: Number((long.cpuNs / (framesPerSec * windowS) / 1e6).toFixed(4)),
+    cpuMsPerFrame: Number((long.cpuNs / (framesPerSec * (long.windowNs / 1e9)) / 1e6).toFixed(4)),
     framesPerSec: Number(framesPerSec.toFixed(2)),
     drops: Math.max(0, Math.round(expected - frames)),
     startupS: Number(startupS.toFixed(2)),

@@ -63,7 +63,10 @@ let measuring = false;
 let frames = 0;
 for (const c of cams) {
   c.onFrame((f) => {
-    if (measuring && frames < latenciesNs.length) latenciesNs[frames++] = Number(f.arrivalNs - f.dqNs);
+    if (measuring) {
+      if (frames < latenciesNs.length) latenciesNs[frames] = Number(f.arrivalNs - f.dqNs);
+      frames++;
+    }
     f.data.release();
   });
 }
@@ -82,7 +85,7 @@ measuring = false;
 // Drops as the cameras count them (sequence gaps), over the window.
 const drops = cams.reduce((sum, c) => sum + c.stats().drops, 0) - drops0;
 const latency = hdr.build({ numberOfSignificantValueDigits: 3 });
-for (let i = 0; i < frames; i++) latency.recordValue(latenciesNs[i]);
+for (let i = 0; i < Math.min(frames, latenciesNs.length); i++) latency.recordValue(latenciesNs[i]);
 for (const c of cams) await c.close();
 const wallNs = Number(t1 - t0);
 process.stdout.write(
