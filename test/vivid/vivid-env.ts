@@ -82,6 +82,18 @@ export function collectFrames(camera: V4l2Camera, count: number, timeoutMs = 20_
   });
 }
 
+/**
+ * Resolves once the open camera `reference` has streamed `count` frames, then stops it: a
+ * wait measured in a device's frame periods rather than the host's milliseconds (under TCG
+ * the VM's devices and the host's clock run at different paces).
+ */
+export async function framesElapse(reference: V4l2Camera, count: number): Promise<void> {
+  const streamed = collectFrames(reference, count);
+  await reference.start();
+  await streamed;
+  await reference.stop();
+}
+
 /** Resolves when `predicate` holds, checking on each frame; rejects after `timeoutMs`. */
 export function waitFor(camera: V4l2Camera, predicate: () => boolean, timeoutMs = 20_000): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -19,6 +19,7 @@ import { describeDeliveryStress } from './delivery-stress-suite.js';
 import { describePixelPath } from './pixel-path-suite.js';
 import {
   collectFrames,
+  framesElapse,
   LOOPBACK_PATHS,
   loopbackUnavailableReason,
   spareVividPaths,
@@ -258,7 +259,10 @@ describe.runIf(reason === null)('native V4L2 on vivid', () => {
     await waitFor(cam, () => held.length >= 4);
     // Every buffer is with JS: nothing more can arrive, and nothing overwrites what JS holds.
     const deliveredWhileHeld = cam.stats().delivered;
-    await new Promise((r) => setTimeout(r, 500));
+    const reference = camera(vividPaths()[2]!, { id: 'ref' });
+    await reference.open();
+    await framesElapse(reference, 15); // half a second of another device's frames
+    await reference.close();
     expect(cam.stats().delivered).toBe(deliveredWhileHeld);
     expect(cam.stats().buffersHeld).toBe(4);
     expect(held.map((f) => createHash('sha1').update(f.data!.bytes).digest('hex'))).toEqual(digests);
@@ -299,7 +303,9 @@ describe.runIf(reason === null)('native V4L2 on vivid', () => {
     await waitFor(cam, () => held.length >= 4);
     // Every buffer is with JS: polling pauses (no busy loop), nothing more arrives.
     const before = cam.stats().delivered;
-    await new Promise((r) => setTimeout(r, 300));
+    const reference = camera(vividPaths()[1]!, { id: 'ref' });
+    await reference.open();
+    await framesElapse(reference, 10); // a third of a second of another device's frames
     expect(cam.stats().delivered).toBe(before);
     held[0]!.data!.release();
     await waitFor(cam, () => held.length >= 5);
