@@ -84,6 +84,8 @@ export function describeDeliveryStress(): void {
           if (scenario === 'cycles') {
             expect(result.viewsCollected).toBeGreaterThan(0);
             expect(result.camerasCollected).toBeGreaterThan(0);
+            // …and a device they left mapped opened again meanwhile.
+            expect(result.reopenedWhileKept).toBeGreaterThan(0);
           }
         },
         600_000,

@@ -95,6 +95,7 @@ async function cycles(iterations) {
   let viewsCollected = 0;
   let camerasCollected = 0;
   let keptBytesSum = 0;
+  let reopenedWhileKept = 0;
   for (let i = 0; i < iterations; i++) {
     // Each variant with both deliveries: 2 × VARIANTS iterations cover every pair.
     const delivery = i % 2 === 0 ? 'event-loop' : 'thread';
@@ -155,6 +156,15 @@ async function cycles(iterations) {
         if (slices.some((sl) => sl.byteLength !== 64)) throw new Error('a subarray kept past its dropped camera lost its bytes');
         // Every byte read (unmapped memory would fault here); the sum is printed so the reads stay.
         for (const sl of slices) for (let b = 0; b < sl.length; b++) keptBytesSum += sl[b];
+        // Meanwhile the device is free: the finalizer's REQBUFS(0) orphaned the buffers (the
+        // driver keeps them for the mappings), so it opens again, here and in other processes.
+        const held = collected.findIndex((c, k) => c && byCamera[k].length > 0);
+        if (held >= 0) {
+          const probe = new V4l2Camera(paths[held], { ...FMT, id: 'probe' });
+          await probe.open();
+          await probe.close();
+          reopenedWhileKept++;
+        }
         // The devices stay busy while those mappings live: let them go before the next open.
         slices.length = 0;
         byCamera.length = 0;
@@ -177,7 +187,7 @@ async function cycles(iterations) {
     gc();
   }
   gc();
-  return { iterations, frames: frameCount, viewsCollected, camerasCollected, keptBytesSum };
+  return { iterations, frames: frameCount, viewsCollected, camerasCollected, keptBytesSum, reopenedWhileKept };
 }
 
 /**

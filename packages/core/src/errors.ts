@@ -9,7 +9,7 @@ export const ERROR_CODES = {
   E_PARSE: 'input data does not parse or validate (a trace line, a recording, a file)',
   E_NO_DEVICE: 'the device does not exist (no such node, or it vanished before open)',
   E_DEVICE_LOST: 'the device disappeared while in use (unplugged, driver gone)',
-  E_DEVICE_BUSY: 'another process holds the device',
+  E_DEVICE_BUSY: 'the device is in use by another process, or by another camera of this one (the message says which)',
   E_PERMISSION: 'not allowed to open or configure the device',
   E_NOT_CAPTURE: 'the node is not a video capture device with streaming I/O',
   E_UNSUPPORTED_FORMAT: 'the device does not offer the pixel format, size or rate asked for',

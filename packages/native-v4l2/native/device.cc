@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <unordered_map>
 
 #include "v4l2_util.h"
 
@@ -22,7 +24,28 @@ bool formatIsCompressed(int fd, uint32_t fourcc) {
   return false;
 }
 
+// This process's devices that hold buffers, by node: another opener of one gets EBUSY because
+// of this process. (A camera closed by GC under a kept subarray is not among them: its
+// REQBUFS(0) orphaned the buffers, and the node is free again.) Never destroyed: a device
+// may close during the process's exit, after static destructors would have run.
+std::mutex& bufferedMutex() {
+  static auto* m = new std::mutex;
+  return *m;
+}
+std::unordered_map<dev_t, size_t>& bufferedCounts() {
+  static auto* counts = new std::unordered_map<dev_t, size_t>;
+  return *counts;
+}
+
+const char* const kBusyHere = " (another camera of this process has the device open: close() it first)";
+
 }  // namespace
+
+size_t Device::openWithBuffers(dev_t node) {
+  std::lock_guard<std::mutex> lock(bufferedMutex());
+  auto it = bufferedCounts().find(node);
+  return it == bufferedCounts().end() ? 0 : it->second;
+}
 
 bool Device::open(const std::string& devicePath, const OpenRequest& req, OpenResult* out, Failure* failure) {
   std::lock_guard<std::mutex> lock(mutex);
@@ -39,6 +62,10 @@ bool Device::open(const std::string& devicePath, const OpenRequest& req, OpenRes
   fd = f;
   path = devicePath;
   copyMode = req.copy;
+  struct stat st{};
+  const dev_t node = fstat(fd, &st) == 0 ? st.st_rdev : 0;
+  // EBUSY's explanation: another camera of this process, when one holds the node's buffers.
+  auto busyHint = [&]() -> const char* { return node != 0 && openWithBuffers(node) > 0 ? kBusyHere : nullptr; };
   auto fail = [&](Failure f) {
     closeLocked();
     *failure = std::move(f);
@@ -59,7 +86,7 @@ bool Device::open(const std::string& devicePath, const OpenRequest& req, OpenRes
   fmt.fmt.pix.field = V4L2_FIELD_ANY;
   if (xioctl(fd, VIDIOC_S_FMT, &fmt) != 0) {
     int err = errno;
-    return fail(sysFailure(err == EINVAL ? code::kUnsupportedFormat : codeForErrno(err, code::kDevice), path, "VIDIOC_S_FMT", err));
+    return fail(sysFailure(err == EINVAL ? code::kUnsupportedFormat : codeForErrno(err, code::kDevice), path, "VIDIOC_S_FMT", err, busyHint()));
   }
   if (req.fps > 0) {
     v4l2_streamparm parm{};
@@ -68,7 +95,7 @@ bool Device::open(const std::string& devicePath, const OpenRequest& req, OpenRes
     parm.parm.capture.timeperframe.denominator = static_cast<uint32_t>(req.fps * 1000 + 0.5);
     if (xioctl(fd, VIDIOC_S_PARM, &parm) != 0 && errno != ENOTTY) {
       int err = errno;
-      return fail(sysFailure(err == EINVAL ? code::kUnsupportedFormat : codeForErrno(err, code::kDevice), path, "VIDIOC_S_PARM", err));
+      return fail(sysFailure(err == EINVAL ? code::kUnsupportedFormat : codeForErrno(err, code::kDevice), path, "VIDIOC_S_PARM", err, busyHint()));
     }
   }
   v4l2_streamparm got{};
@@ -88,7 +115,12 @@ bool Device::open(const std::string& devicePath, const OpenRequest& req, OpenRes
   rb.memory = V4L2_MEMORY_MMAP;
   if (xioctl(fd, VIDIOC_REQBUFS, &rb) != 0) {
     int err = errno;
-    return fail(sysFailure(err == EBUSY ? code::kDeviceBusy : code::kBuffers, path, "VIDIOC_REQBUFS", err));
+    return fail(sysFailure(err == EBUSY ? code::kDeviceBusy : code::kBuffers, path, "VIDIOC_REQBUFS", err, busyHint()));
+  }
+  if (node != 0) {
+    std::lock_guard<std::mutex> lock(bufferedMutex());
+    bufferedCounts()[node]++;
+    bufferedNode = node;
   }
   if (rb.count < 2) return fail({code::kBuffers, path + ": the driver granted " + std::to_string(rb.count) + " buffers; capture needs at least 2", 0});
   buffers.resize(rb.count);
@@ -217,6 +249,11 @@ void Device::closeLocked(bool leaveViewsMapped) {
     if (b.mapping && !leaveViewsMapped) b.mapping->unmap();
   }
   buffers.clear();
+  if (bufferedNode != 0) {
+    std::lock_guard<std::mutex> lock(bufferedMutex());
+    if (--bufferedCounts()[bufferedNode] == 0) bufferedCounts().erase(bufferedNode);
+    bufferedNode = 0;
+  }
   if (fd >= 0) {
     v4l2_requestbuffers req{};
     req.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;

@@ -3,6 +3,7 @@
 #pragma once
 #include <linux/videodev2.h>
 #include <sys/mman.h>
+#include <sys/types.h>
 
 #include <atomic>
 #include <cstdint>
@@ -96,6 +97,10 @@ class Device {
   std::atomic<uint64_t> delivered{0};
   std::atomic<uint64_t> overflows{0};
   std::atomic<uint64_t> requeueErrors{0};
+  // The node's st_rdev while this camera holds its buffers (else 0): a device busy because of
+  // this process says so (openWithBuffers), instead of blaming another process.
+  dev_t bufferedNode = 0;
+  static size_t openWithBuffers(dev_t node);
 
   // Opens and configures `path`; on failure everything is closed again. Locks `mutex`.
   bool open(const std::string& path, const OpenRequest& request, OpenResult* result, Failure* failure);

@@ -42,10 +42,11 @@ const char* codeForErrno(int err, const char* fallback) {
   }
 }
 
-Failure sysFailure(const char* code, const std::string& path, const std::string& what, int err) {
+Failure sysFailure(const char* code, const std::string& path, const std::string& what, int err, const char* busyHint) {
   std::string message = path + ": " + what + ": " + std::strerror(err);
   if (err == EBUSY) {
-    message += std::strcmp(code, code::kControl) == 0 ? " (the control cannot change now: it is grabbed while streaming)" : " (another process is using the device)";
+    if (std::strcmp(code, code::kControl) == 0) message += " (the control cannot change now: it is grabbed while streaming)";
+    else message += busyHint != nullptr ? busyHint : " (another process is using the device)";
   }
   return Failure{code, message, err};
 }

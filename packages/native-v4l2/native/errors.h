@@ -40,7 +40,8 @@ std::string errnoName(int err);
 const char* codeForErrno(int err, const char* fallback);
 
 // A failure of a system call: `what` names it ("VIDIOC_S_FMT"), the message adds strerror.
-Failure sysFailure(const char* code, const std::string& path, const std::string& what, int err);
+// `busyHint`: why EBUSY, where the caller knows better than "another process".
+Failure sysFailure(const char* code, const std::string& path, const std::string& what, int err, const char* busyHint = nullptr);
 
 // Throws a JS Error with `code`, `errno` (the name, when there is one) and the message. Returns undefined.
 Napi::Value throwFailure(Napi::Env env, const Failure& failure);

@@ -268,7 +268,12 @@ class MockCamera implements NativeCameraHandle {
     const errno = d ? failed : 'ENOENT';
     if (errno) throw nativeError(openCode(errno), `${path}: cannot open: ${errnoMessage(errno)}`, errno);
     if (!d!.summary.canCapture) throw nativeError('E_NOT_CAPTURE', `${path}: cannot capture video (capabilities: ${d!.summary.capabilities})`);
-    if (d!.owner) throw nativeError('E_DEVICE_BUSY', `${path}: VIDIOC_S_FMT: ${errnoMessage('EBUSY')} (another process is using the device)`, 'EBUSY');
+    if (d!.owner)
+      throw nativeError(
+        'E_DEVICE_BUSY',
+        `${path}: VIDIOC_S_FMT: ${errnoMessage('EBUSY')} (another camera of this process has the device open: close() it first)`,
+        'EBUSY',
+      );
     const format = d!.formats.find((f) => f.pixelFormat === options.pixelFormat) ?? d!.formats.find((f) => f.pixelFormat === d!.current.pixelFormat);
     d!.current = {
       width: options.width ?? d!.current.width,
