@@ -8,17 +8,18 @@
  *
  * `--repeat N` runs every implementation N times, round-robin, and gives the median run with
  * the spread (cpuMsPerFrameMin/Max): figures under TCG on a shared host move by up to 2×
- * between runs. A repeat takes about 5 minutes at 15 s in the TCG VM per camera count; every run of a
- * tool is bounded (twice its frames' worth plus a minute) so one that hangs costs its row, not
- * the VM's time limit (`npm run bench:capture` gives the VM an hour, SYNCAP_VM_TIMEOUT_S).
+ * between runs. A repeat takes about 4 minutes at 15 s in the TCG VM per camera count; every
+ * run of a tool is bounded (twice its frames' worth plus a minute) so one that hangs costs
+ * its row, not the VM's time limit (`npm run bench:capture` gives the VM an hour,
+ * SYNCAP_VM_TIMEOUT_S).
  *
  * Runs at `--cameras` and at 1 camera unless `--counts` says otherwise. syncap is measured in
  * a plain-node process of its own (capture-syncap.mjs), the peers as they are
  * (capture-peers.ts), each over a steady-state window of `--seconds` after its start-up and
- * `--warmup` (CPU of its processes, all threads). A `node-wakeup-floor` row gives what waking Node's event loop once per frame costs with no
- * camera at all. Needs V4L2 devices: `npm run bench:capture` runs it inside the vivid VM.
- * stdout: one JSON line per implementation and camera count; stderr: a readable table and
- * the targets.
+ * `--warmup` (CPU of its processes, all threads). A `node-wakeup-floor` row gives what waking
+ * Node's event loop once per frame costs with no camera at all. Needs V4L2 devices:
+ * `npm run bench:capture` runs it inside the vivid VM. stdout: one JSON line per
+ * implementation and camera count; stderr: a readable table and the targets.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -85,7 +86,7 @@ interface Row {
   readonly startSkewMs?: number;
   /** syncap: frames per sleep-and-wake of the process's threads (voluntary context switches). */
   readonly framesPerWakeup?: number;
-  /** Peers: their start-up before the first frames, s (outside the window). */
+  /** Peers: their start-up and tear-down, s (outside the window). */
   readonly startupS?: number;
   /** Runs with a figure (of --repeat); cpuMsPerFrame is their median, drops their sum. */
   readonly runs: number;
