@@ -80,7 +80,7 @@ interface Row {
   readonly drops: number;
   readonly latencyP50Ms?: number;
   readonly latencyP99Ms?: number;
-  /** syncap-event-loop-immediate and -coalesced: their coalesceMs (the default is adaptive). */
+  /** syncap-event-loop-immediate, -coalesced and -coalesced-2: their coalesceMs (the default is adaptive). */
   readonly coalesceMs?: number;
   /** syncap: spread of the cameras' STREAMON instants, ms. */
   readonly startSkewMs?: number;
@@ -131,9 +131,12 @@ function measurements(devices: readonly string[]): Measurement[] {
     run: () => measureSyncap(spec, delivery, coalesceMs),
   });
   for (const delivery of ['event-loop', 'thread'] as const) list.push(syncap(`syncap-${delivery}`, delivery === 'event-loop', delivery));
-  // The default coalesces adaptively; next to it, each frame at once, and a fixed interval of a frame period.
+  // The default coalesces adaptively; next to it, each frame at once, a fixed interval of a
+  // frame period, and of two (half the wake-ups, for up to two periods in the driver: the
+  // 4 buffers here allow it).
   list.push(syncap('syncap-event-loop-immediate', false, 'event-loop', 0));
   list.push(syncap('syncap-event-loop-coalesced', false, 'event-loop', Math.round(1000 / fps)));
+  list.push(syncap('syncap-event-loop-coalesced-2', false, 'event-loop', Math.round(2000 / fps)));
   // What waking Node's event loop once per frame costs by itself (no camera, no work).
   list.push(syncap('node-wakeup-floor', false, 'wakeup-floor'));
   const shortCount = Math.round(fps * 1.5);
