@@ -165,7 +165,7 @@ async function cycles(iterations) {
           await probe.close();
           reopenedWhileKept++;
         }
-        // The devices stay busy while those mappings live: let them go before the next open.
+        // Let the mappings go (and the driver's orphaned buffers with them).
         slices.length = 0;
         byCamera.length = 0;
         await settle(4);

@@ -83,15 +83,16 @@ export function collectFrames(camera: V4l2Camera, count: number, timeoutMs = 20_
 }
 
 /**
- * Resolves once the open camera `reference` has streamed `count` frames, then stops it: a
- * wait measured in a device's frame periods rather than the host's milliseconds (under TCG
- * the VM's devices and the host's clock run at different paces).
+ * Opens `reference`, streams `count` frames from it and closes it: a wait measured in a
+ * device's frame periods rather than the host's milliseconds (under TCG the VM's devices and
+ * the host's clock run at different paces).
  */
 export async function framesElapse(reference: V4l2Camera, count: number): Promise<void> {
+  await reference.open();
   const streamed = collectFrames(reference, count);
   await reference.start();
   await streamed;
-  await reference.stop();
+  await reference.close();
 }
 
 /** Resolves when `predicate` holds, checking on each frame; rejects after `timeoutMs`. */

@@ -25,7 +25,8 @@ enum class BufferOwner { Idle, Driver, InFlight, Held };
 // One buffer's mmap, shared by the device and each zero-copy view's finalizer token: unmapped
 // by close() (which detaches the views first) or, when the camera is dropped without close(),
 // by the last owner to let go. That finalizer may not touch JS to detach a subarray JS kept:
-// it then reads stale bytes, never unmapped memory (and the device stays busy until it goes).
+// it then reads stale bytes, never unmapped memory (the close's REQBUFS(0) left the driver's
+// buffer orphaned to the mapping, and the device free to open again).
 class Mapping {
  public:
   Mapping(void* start, size_t length) : start_(start), length_(length) {}
