@@ -104,24 +104,25 @@ function boundedScript(impl: string, s: CaptureSpec, count: number): { script: s
   };
 }
 
-/** The run's exit status as an error naming what went wrong, or nothing when it captured every frame. */
-function checkExit(impl: string, s: CaptureSpec, count: number, rc: number, limitS: number): void {
+/**
+ * The wall time (ns) of a run from its wrapper's output (last line `rc start end`), or an error
+ * naming what went wrong: the tool's time limit, a kill, a failure, a wrapper that said nothing.
+ */
+function wallNsOf(impl: string, s: CaptureSpec, count: number, limitS: number, out: string): number {
+  const last = out.trim().split('\n').at(-1) ?? '';
+  const fields = last.split(' ').map(Number);
+  if (fields.length !== 3 || !fields.every(Number.isFinite)) throw new Error(`${impl}: its wrapper shell failed: ${last.slice(0, 200)}`);
+  const [rc, start, end] = fields as [number, number, number];
   if (rc === 124) throw new Error(`${impl} did not capture ${count} frames per device within ${limitS} s (killed)`);
   if (rc === 137) throw new Error(`${impl} was killed (SIGKILL: past its ${limitS} s limit, or out of memory)`);
   if (rc !== 0) throw new Error(`${impl} failed (exit ${rc}): ${command(impl, s, count).slice(0, 300)}`);
+  return end - start;
 }
 
 /** Wall time (ns) of one run of `count` frames per device. */
 function runOnce(impl: string, s: CaptureSpec, count: number): number {
   const { script, limitS } = boundedScript(impl, s, count);
-  const [rc, start, end] = execFileSync('bash', ['-c', script], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })
-    .trim()
-    .split('\n')
-    .at(-1)!
-    .split(' ')
-    .map(Number) as [number, number, number];
-  checkExit(impl, s, count, rc, limitS);
-  return end - start;
+  return wallNsOf(impl, s, count, limitS, execFileSync('bash', ['-c', script], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }));
 }
 
 const CLOCK_TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -139,9 +140,10 @@ function threadsCpuNs(pid: string): number | undefined {
 
 /**
  * CPU (ns) of process `root` and every live process below it, all threads — as
- * process.cpuUsage() gives syncap's — with what they reaped (cutime, cstime: ticks).
+ * process.cpuUsage() gives syncap's — with what they reaped (cutime, cstime: ticks);
+ * undefined once `root` has exited (what it ran is no longer all there to count).
  */
-function treeCpuNs(root: number): number {
+function treeCpuNs(root: number): number | undefined {
   const stats = new Map<number, { ppid: number; ownTicks: number; reapedTicks: number }>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -153,12 +155,14 @@ function treeCpuNs(root: number): number {
     }
     // Fields after the command (which may hold spaces and parentheses): state ppid … utime(14) stime cutime cstime.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(name) === root && f[0] === 'Z') return undefined;
     stats.set(Number(name), { ppid: Number(f[1]), ownTicks: Number(f[11]) + Number(f[12]), reapedTicks: Number(f[13]) + Number(f[14]) });
   }
   const inTree = (pid: number): boolean => {
     for (let p = pid, hops = 0; p > 1 && hops < 64; p = stats.get(p)?.ppid ?? 0, hops++) if (p === root) return true;
     return false;
   };
+  if (!stats.has(root)) return undefined;
   let ns = 0;
   for (const [pid, st] of stats) {
     if (!inTree(pid)) continue;
@@ -185,38 +189,28 @@ async function runWindowed(
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
     out += d;
   });
-  let done = false;
   // 'close', not 'exit': the last line may still be in the pipe when the process exits.
-  const closed = new Promise<number | null>((resolve) => {
+  const closed = new Promise<void>((resolve) => {
     child.on('error', (e) => {
       out += `\nerror ${e.message}`;
-      resolve(null);
+      resolve();
     });
-    child.on('close', (code) => resolve(code));
-  }).finally(() => {
-    done = true;
+    child.on('close', () => resolve());
   });
+  // Each wait ends early when the tool does (a failure is reported at once, not after the window).
+  const runningAfter = async (ms: number) => Promise.race([sleep(ms).then(() => true), closed.then(() => false)]);
   const pid = child.pid ?? 0;
-  // A tool that fails early ends the wait at once.
-  const stillRunningAfter = async (ms: number) => (await Promise.race([sleep(ms).then(() => true), closed.then(() => false)])) && !done;
   let sample: { cpuNs: number; windowNs: number } | undefined;
-  if (pid > 0 && (await stillRunningAfter(fromS * 1000))) {
-    const cpu0 = treeCpuNs(pid);
-    const t0 = process.hrtime.bigint();
-    if (await stillRunningAfter((toS - fromS) * 1000)) {
-      const cpu1 = treeCpuNs(pid);
-      sample = { cpuNs: cpu1 - cpu0, windowNs: Number(process.hrtime.bigint() - t0) };
-    }
+  const cpu0 = pid > 0 && (await runningAfter(fromS * 1000)) ? treeCpuNs(pid) : undefined;
+  const t0 = process.hrtime.bigint();
+  if (cpu0 !== undefined && (await runningAfter((toS - fromS) * 1000))) {
+    const cpu1 = treeCpuNs(pid);
+    if (cpu1 !== undefined) sample = { cpuNs: cpu1 - cpu0, windowNs: Number(process.hrtime.bigint() - t0) };
   }
-  const code = await closed;
-  const last = out.trim().split('\n').at(-1) ?? '';
-  const fields = last.split(' ').map(Number);
-  if (code !== 0 || fields.length !== 3 || !fields.every(Number.isFinite))
-    throw new Error(`${impl}: its wrapper shell failed (exit ${code}): ${last.slice(0, 200)}`);
-  const [rc, start, end] = fields as [number, number, number];
-  checkExit(impl, s, count, rc, limitS);
+  await closed;
+  const wallNs = wallNsOf(impl, s, count, limitS, out);
   if (!sample) throw new Error(`${impl} finished before its measurement window ended (${toS.toFixed(1)} s after start)`);
-  return { ...sample, wallNs: end - start };
+  return { ...sample, wallNs };
 }
 
 /** Whether the tool is installed (the figures say so instead of failing the whole bench). */
