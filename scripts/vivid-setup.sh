@@ -11,8 +11,8 @@
 # exit code come back through a writable 9p share.
 #
 # Beside vivid (raw formats only) the VM loads v4l2loopback, built here from Debian's
-# v4l2loopback-dkms source against linux-headers-<VM kernel> (installed when missing): three
-# loopback nodes, /dev/video10 to /dev/video12, that a real encoder (ffmpeg, GStreamer) feeds
+# v4l2loopback-dkms source against linux-headers-<VM kernel> (installed when missing): five
+# loopback nodes, /dev/video10 to /dev/video14, that a real encoder (ffmpeg, GStreamer) feeds
 # with MJPG or H264 inside the VM. vivid gets two spare instances (after the --devices ones)
 # for tests that disconnect a device for good.
 #
@@ -38,7 +38,7 @@ vivid_devs=$((devices + 2))
 node_types=$(printf '0x1,%.0s' $(seq 1 "$vivid_devs")); node_types=${node_types%,}
 vivid_params="n_devs=$vivid_devs node_types=$node_types"
 # v4l2loopback nodes at fixed numbers (test/vivid/vivid-env.ts LOOPBACK_PATHS), one per test that feeds one.
-loopback_nrs=(10 11 12)
+loopback_nrs=(10 11 12 13 14)
 join_by() { local IFS=,; echo "$*"; }
 loopback_params="devices=${#loopback_nrs[@]} video_nr=$(join_by "${loopback_nrs[@]}")"
 loopback_params+=" exclusive_caps=$(join_by $(printf '1 %.0s' "${loopback_nrs[@]}"))"

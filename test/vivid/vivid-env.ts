@@ -2,15 +2,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import type { Frame } from '@syncap/core';
 import { describe as describeDevice, isAddonAvailable, listDevices, type V4l2Camera } from '@syncap/native-v4l2';
+import { x264CameraArgs } from '../support/h264-stream.js';
 import { waitFor as pollFor } from '../support/processes.js';
 
 /** vivid instances the suite uses (vivid-setup.sh --devices default); the script loads two more as spares. */
 const MAIN_DEVICES = 4;
 /**
- * The v4l2loopback nodes scripts/vivid-setup.sh creates (video_nr=10,11,12), one per test that
- * feeds one: a node a producer has left did not offer MJPG to the next producer's consumer in time.
+ * The v4l2loopback nodes scripts/vivid-setup.sh creates (video_nr=10 to 14), one per test that
+ * feeds one: a node a producer has left did not offer its format to the next producer's consumer in time.
  */
-export const LOOPBACK_PATHS = ['/dev/video10', '/dev/video11', '/dev/video12'] as const;
+export const LOOPBACK_PATHS = ['/dev/video10', '/dev/video11', '/dev/video12', '/dev/video13', '/dev/video14'] as const;
 
 /** A vivid instance's number from its bus ("platform:vivid-004" → 4). */
 function vividIndex(bus: string | undefined): number {
@@ -113,8 +114,15 @@ export function waitFor(camera: V4l2Camera, predicate: () => boolean, timeoutMs 
   });
 }
 
-/** ffmpeg encoding a test pattern to MJPG into a v4l2loopback node, in real time. */
-function feedMjpeg(device: string): ChildProcess {
+/** What a loopback node is fed: ffmpeg's encoder arguments for the FourCC. */
+const FEEDER_CODECS = {
+  MJPG: ['-vcodec', 'mjpeg', '-q:v', '5'],
+  // As a camera's encoder: no B-frames, SPS/PPS at each keyframe (every 10 frames).
+  H264: x264CameraArgs(10),
+} as const;
+
+/** ffmpeg encoding a moving test pattern into a v4l2loopback node, in real time (one write per frame). */
+function feedLoopback(device: string, fourcc: keyof typeof FEEDER_CODECS): ChildProcess {
   const args = [
     '-hide_banner',
     '-loglevel',
@@ -124,10 +132,7 @@ function feedMjpeg(device: string): ChildProcess {
     'lavfi',
     '-i',
     'testsrc=size=320x240:rate=15',
-    '-vcodec',
-    'mjpeg',
-    '-q:v',
-    '5',
+    ...FEEDER_CODECS[fourcc],
     '-f',
     'v4l2',
     device,
@@ -142,11 +147,11 @@ export async function waitUntil(predicate: () => boolean, timeoutMs: number, wha
   await pollFor(() => (predicate() ? true : undefined), timeoutMs, what);
 }
 
-/** ffmpeg writing MJPG into a v4l2loopback node, once the node offers MJPG to readers (kill it when done). */
-export async function startMjpegFeeder(device: string): Promise<ChildProcess> {
-  const feeder = feedMjpeg(device);
+/** ffmpeg writing MJPG or H264 into a v4l2loopback node, once the node offers it to readers (kill it when done). */
+export async function startLoopbackFeeder(device: string, fourcc: keyof typeof FEEDER_CODECS = 'MJPG'): Promise<ChildProcess> {
+  const feeder = feedLoopback(device, fourcc);
   try {
-    await waitUntil(() => describeDevice(device).formats.some((f) => f.pixelFormat === 'MJPG'), 20_000, `${device} to offer MJPG`);
+    await waitUntil(() => describeDevice(device).formats.some((f) => f.pixelFormat === fourcc), 20_000, `${device} to offer ${fourcc}`);
   } catch (error) {
     feeder.kill('SIGKILL');
     throw error;

@@ -23,7 +23,7 @@ import {
   LOOPBACK_PATHS,
   loopbackUnavailableReason,
   spareVividPaths,
-  startMjpegFeeder,
+  startLoopbackFeeder,
   vividPaths,
   vividUnavailableReason,
   waitFor,
@@ -516,7 +516,7 @@ describe.runIf(reason === null)('native V4L2 on vivid', () => {
     'MJPG through v4l2loopback fed by ffmpeg: compressed frames as they come (FFD8, varying bytesused, monotonic timestamps), listed by devices',
     async () => {
       const [lb] = LOOPBACK_PATHS;
-      const writer = await startMjpegFeeder(lb);
+      const writer = await startLoopbackFeeder(lb);
       try {
         const { runNodeCli } = await import('../support/cli.js');
         const devices = JSON.parse((await runNodeCli(['devices', '--json'])).stdout) as Array<{

@@ -31,7 +31,6 @@ export { type ExposureCorrection, type ExposureTiming, midExposureCorrection } f
 // Frames, cameras, groups
 export { type Frame, type FrameData, FrameFlags, type TimestampSource, timingFrame } from './frame.js';
 export { FrameGroup, type FrameGroupRecord, type FrameTimes, frameGroupRecord, frameTimes } from './frame-group.js';
-
 // Grouping policies
 export {
   type CameraSpec,
@@ -42,6 +41,7 @@ export {
   type PolicyName,
   type PolicyOutput,
 } from './grouping-policy.js';
+export { isH264Keyframe } from './h264-access-unit.js';
 export { type HybridMode, HybridPolicy, type HybridPolicyOptions, type HybridSwitchEvent } from './hybrid-policy.js';
 export { LatestPolicy, type LatestPolicyOptions } from './latest-policy.js';
 export { type ErrorSink, Listeners, type Unsubscribe } from './listeners.js';

@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "h264_keyframe.h"
 #include "jpeg_codec.h"
 
 namespace syncap_jpeg {
@@ -44,7 +45,7 @@ int intOption(const Napi::Object& o, const char* key, int fallback) {
   return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : fallback;
 }
 
-enum class Op { Encode, Thumbnail, ThumbnailOfJpeg, Decode };
+enum class Op { Encode, Thumbnail, ThumbnailOfJpeg, ThumbnailOfH264Keyframe, Decode };
 
 class Worker : public Napi::AsyncWorker {
  public:
@@ -61,6 +62,7 @@ class Worker : public Napi::AsyncWorker {
       case Op::Encode: ok = encode(image_, quality_, &out_, &error_); break;
       case Op::Thumbnail: ok = thumbnailFromRaw(image_, maxWidth_, quality_, &out_, &error_); break;
       case Op::ThumbnailOfJpeg: ok = thumbnailFromJpeg(bytes_.data, bytes_.size, maxWidth_, quality_, &out_, &error_); break;
+      case Op::ThumbnailOfH264Keyframe: ok = thumbnailFromH264Keyframe(bytes_.data, bytes_.size, maxWidth_, quality_, &out_, &error_); break;
       case Op::Decode: ok = decode(bytes_.data, bytes_.size, maxWidth_, &decoded_, &error_); break;
     }
     if (!ok) SetError(error_);
@@ -83,8 +85,9 @@ class Worker : public Napi::AsyncWorker {
 
   void OnError(const Napi::Error& e) override {
     input_.Reset();
-    const bool parse = op_ == Op::Decode || op_ == Op::ThumbnailOfJpeg;
-    deferred_.Reject(codedError(Env(), parse ? "E_PARSE" : "E_CONFIG", e.Message()).Value());
+    const bool parse = op_ == Op::Decode || op_ == Op::ThumbnailOfJpeg || (op_ == Op::ThumbnailOfH264Keyframe && h264Available());
+    const char* code = parse ? "E_PARSE" : op_ == Op::ThumbnailOfH264Keyframe ? "E_UNSUPPORTED_FORMAT" : "E_CONFIG";
+    deferred_.Reject(codedError(Env(), code, e.Message()).Value());
   }
 
  private:
@@ -152,12 +155,12 @@ Napi::Value EncodeSync(const Napi::CallbackInfo& info) {
 
 Napi::Value Thumbnail(const Napi::CallbackInfo& info) { return QueueRaw(info, Op::Thumbnail, 70); }
 
-// (jpeg, {maxWidth?, quality?}) for ThumbnailOfJpeg and Decode.
+// (bytes, {maxWidth?, quality?}) for ThumbnailOfJpeg, ThumbnailOfH264Keyframe and Decode.
 Napi::Value JpegOp(const Napi::CallbackInfo& info, Op op) {
   Napi::Env env = info.Env();
   Input bytes;
   if (info.Length() < 1 || !readBytes(info[0], &bytes)) {
-    codedError(env, "E_CONFIG", "expected (jpeg: Uint8Array, options?: object)").ThrowAsJavaScriptException();
+    codedError(env, "E_CONFIG", "expected (bytes: Uint8Array, options?: object)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   Napi::Object o = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
@@ -168,6 +171,7 @@ Napi::Value JpegOp(const Napi::CallbackInfo& info, Op op) {
 }
 
 Napi::Value ThumbnailOfJpeg(const Napi::CallbackInfo& info) { return JpegOp(info, Op::ThumbnailOfJpeg); }
+Napi::Value ThumbnailOfH264Keyframe(const Napi::CallbackInfo& info) { return JpegOp(info, Op::ThumbnailOfH264Keyframe); }
 Napi::Value Decode(const Napi::CallbackInfo& info) { return JpegOp(info, Op::Decode); }
 
 }  // namespace
@@ -177,7 +181,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("encodeSync", Napi::Function::New(env, EncodeSync));
   exports.Set("thumbnail", Napi::Function::New(env, Thumbnail));
   exports.Set("thumbnailOfJpeg", Napi::Function::New(env, ThumbnailOfJpeg));
+  exports.Set("thumbnailOfH264Keyframe", Napi::Function::New(env, ThumbnailOfH264Keyframe));
   exports.Set("decode", Napi::Function::New(env, Decode));
+  exports.Set("h264Available", Napi::Boolean::New(env, h264Available()));
   return exports;
 }
 

@@ -22,5 +22,8 @@ export interface JpegBinding {
   encodeSync(bytes: Uint8Array, options: RawImageOptions & { quality?: number }): Uint8Array;
   thumbnail(bytes: Uint8Array, options: RawImageOptions & { maxWidth?: number; quality?: number }): Promise<Uint8Array>;
   thumbnailOfJpeg(jpeg: Uint8Array, options?: { maxWidth?: number; quality?: number }): Promise<Uint8Array>;
+  thumbnailOfH264Keyframe(accessUnit: Uint8Array, options?: { maxWidth?: number; quality?: number }): Promise<Uint8Array>;
   decode(jpeg: Uint8Array, options?: { maxWidth?: number }): Promise<DecodedImage>;
+  /** Whether it was built with libavcodec and libswscale (H264 keyframe thumbnails). */
+  readonly h264Available: boolean;
 }

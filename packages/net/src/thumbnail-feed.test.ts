@@ -99,6 +99,23 @@ describe('ThumbnailFeed', () => {
     expect(feed.stats()).toMatchObject({ sent: 12, bytesSent: 60, skippedBusy: 0, skippedBackedUp: 0 });
   });
 
+  it('a due camera waits for a frame the thumbnailer accepts (H264: a keyframe), then keeps its cadence from that frame', async () => {
+    const { calls, thumbnailer } = fakeThumbnailer(['H264']);
+    const sink = fakeSink();
+    // Keyframes every 20 frames (byte 0 says which), thumbnails due every 500 ms (15 frames).
+    const feed = new ThumbnailFeed({ thumbnailer: { ...thumbnailer, accepts: (bytes: Uint8Array) => bytes[0] === 1 }, intervalMs: 500 }, sink);
+    const h264 = { ...FORMAT, pixelFormat: 'H264' };
+    for (let k = 0; k < 90; k++) {
+      feed.offer(frame('a', k, k % 20 === 0 ? 1 : 0), h264);
+      for (const c of calls.splice(0)) c.resolve(new Uint8Array([0xff, 0xd8, c.seen[0]!, 0xff, 0xd9]));
+      await settle();
+    }
+    // Due at 0 (a keyframe), at 15 (waits for 20), at 35 (waits for 40), 55 (60), 75 (80).
+    expect(sink.sent.map((t) => t.seq)).toEqual([0, 20, 40, 60, 80]);
+    expect(sink.sent.every((t) => t.jpeg[2] === 1)).toBe(true);
+    expect(feed.stats()).toMatchObject({ sent: 5, skippedBusy: 0 });
+  });
+
   it('has at most one thumbnail in flight per camera: due frames meanwhile are skipped and counted, not queued', async () => {
     const { calls, thumbnailer } = fakeThumbnailer();
     const sink = fakeSink();

@@ -15,6 +15,12 @@ export interface ThumbnailSource {
 export interface Thumbnailer {
   /** Whether it can make a thumbnail of this pixel format (frames of others are never copied). */
   supports(pixelFormat: string): boolean;
+  /**
+   * Whether this frame can be made into one (H264: keyframes only, the frames that decode on
+   * their own); a due camera waits for the next frame it accepts. Cheap: it runs per due frame.
+   * Default: every frame of a supported format.
+   */
+  accepts?(bytes: Uint8Array, pixelFormat: string): boolean;
   /** The JPEG; `image.bytes` stay untouched until the promise settles. */
   make(image: ThumbnailSource): Promise<Uint8Array>;
 }
@@ -98,6 +104,8 @@ export class ThumbnailFeed {
     const t = frame.rigTimeNs;
     // A frame earlier than the last slot (the rig clock stepped back) starts the cadence afresh.
     if (slot.lastNs !== undefined && t >= slot.lastNs && t - slot.lastNs < this.intervalNs) return;
+    // A frame the thumbnailer cannot take alone leaves the slot due, for the next one it can.
+    if (this.options.thumbnailer.accepts && !this.options.thumbnailer.accepts(bytes, format.pixelFormat)) return;
     slot.lastNs = t;
     if (slot.busy) {
       this.counts.skippedBusy++;

@@ -1,13 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import wsProtocol from '@foxglove/ws-protocol';
-import { type ClockSample, type FrameGroup, SyncapError } from '@syncap/core';
+import { type ClockSample, type FrameGroup, isH264Keyframe, SyncapError } from '@syncap/core';
 import { WebSocketServer } from 'ws';
 
 // @foxglove/ws-protocol is CommonJS: its classes come from the default export under Node's ESM loader.
 const { FoxgloveServer } = wsProtocol;
 type FoxgloveServer = InstanceType<typeof FoxgloveServer>;
 
-import { clockSampleMessage, compressedImagePrefix, frameGroupMessage, type ImageForm, imageFormOf, imagePrefix } from './ros2-messages.js';
+import { clockSampleMessage, frameGroupMessage, type ImageForm, imageFormOf, imageMessageParts, imageTypeOf } from './ros2-messages.js';
 import type { RecorderCamera } from './ros2-recorder.js';
 import { type Ros2TypeName, ros2SchemaText } from './ros2-schemas.js';
 import { CLOCK_TOPIC, cameraTopic, GROUPS_TOPIC } from './topics.js';
@@ -18,7 +18,7 @@ export interface FoxgloveLiveOptions {
   readonly host?: string;
   /** Default 8765 (Foxglove's); 0 picks a free one. */
   readonly port?: number;
-  /** Images per second and camera at most (groups and clock samples are always sent). Default 10. */
+  /** Images per second and camera at most (groups, clock samples and video frames are always sent). Default 10. */
   readonly maxImagesPerSec?: number;
   /** A client with more than this buffered gets no images until it drains, bytes. Default 8 MiB. */
   readonly maxBufferedBytes?: number;
@@ -30,14 +30,18 @@ interface LiveChannel {
   readonly form: ImageForm | undefined;
   subscribed: boolean;
   lastSentNs: bigint | undefined;
+  /** Video only: frames wait for a keyframe (after a subscribe, or a frame skipped for a backed-up client). */
+  awaitingKeyframe: boolean;
 }
 
 /**
  * A Foxglove WebSocket server (foxglove.websocket.v1, @foxglove/ws-protocol) serving the
- * topics a recording has — `/<camera>/image_raw[/compressed]`, `/syncap/frame_groups`,
+ * topics a recording has — `/<camera>/image_raw[/compressed|/foxglove]`, `/syncap/frame_groups`,
  * `/syncap/clock_samples` — live, in the same ROS 2 CDR, so Foxglove opens a rig as it opens
  * its bags. It never slows capture: images go only to subscribed channels, at most
  * `maxImagesPerSec` per camera, and not at all to a client whose socket is backed up (counted).
+ * Video (H264) decodes only in sequence, so its frames are never thinned: every one is sent,
+ * from a keyframe on; one skipped for a backed-up client makes the channel wait for the next.
  * An image is copied into its message (the frame goes back to its driver at once; a socket may
  * hold it for as long as the network takes).
  */
@@ -46,7 +50,7 @@ export class FoxgloveLiveServer {
   private readonly groupChannel: number;
   private readonly clockChannel: number;
   /** Images not sent because a client was backed up, or the rate cap. */
-  readonly counts = { imagesSent: 0, imagesSkippedBackedUp: 0, groupsSent: 0 };
+  readonly counts = { imagesSent: 0, imagesSkippedBackedUp: 0, videoFramesAwaitingKeyframe: 0, groupsSent: 0 };
 
   private constructor(
     private readonly wss: WebSocketServer,
@@ -57,16 +61,17 @@ export class FoxgloveLiveServer {
       server.addChannel({ topic, encoding: 'cdr', schemaName: type, schema: ros2SchemaText(type), schemaEncoding: 'ros2msg' });
     for (const camera of o.cameras) {
       const form = imageFormOf(camera.pixelFormat);
-      const compressed = form?.kind === 'compressed';
-      const id = add(cameraTopic(camera.id, compressed ? 'compressed' : 'raw'), compressed ? 'sensor_msgs/msg/CompressedImage' : 'sensor_msgs/msg/Image');
-      this.channels.set(camera.id, { id, camera, form, subscribed: false, lastSentNs: undefined });
+      const id = add(cameraTopic(camera.id, form?.kind ?? 'raw'), form ? imageTypeOf(form) : 'sensor_msgs/msg/Image');
+      this.channels.set(camera.id, { id, camera, form, subscribed: false, lastSentNs: undefined, awaitingKeyframe: true });
     }
     this.groupChannel = add(GROUPS_TOPIC, 'syncap_msgs/msg/FrameGroup');
     this.clockChannel = add(CLOCK_TOPIC, 'syncap_msgs/msg/ClockSample');
     const byId = new Map([...this.channels.values()].map((c) => [c.id, c]));
     server.on('subscribe', (id) => {
       const c = byId.get(id);
-      if (c) c.subscribed = true;
+      if (!c) return;
+      c.subscribed = true;
+      c.awaitingKeyframe = true;
     });
     server.on('unsubscribe', (id) => {
       const c = byId.get(id);
@@ -117,20 +122,30 @@ export class FoxgloveLiveServer {
     for (const frame of group.frames.values()) {
       const c = this.channels.get(frame.cameraId);
       const bytes = frame.data?.bytes;
-      if (!c?.subscribed || !c.form || !bytes || (c.lastSentNs !== undefined && frame.rigTimeNs - c.lastSentNs < minIntervalNs)) continue;
+      if (!c?.subscribed || !c.form || !bytes) continue;
+      const video = c.form.kind === 'video';
+      if (!video && c.lastSentNs !== undefined && frame.rigTimeNs - c.lastSentNs < minIntervalNs) continue;
       backedUp ??= [...this.wss.clients].some((s) => s.bufferedAmount > (this.o.maxBufferedBytes ?? 8 * 2 ** 20));
       if (backedUp) {
         this.counts.imagesSkippedBackedUp++;
+        c.awaitingKeyframe = true;
         continue;
       }
+      if (video && c.awaitingKeyframe) {
+        if (!isH264Keyframe(bytes)) {
+          this.counts.videoFramesAwaitingKeyframe++;
+          continue;
+        }
+        c.awaitingKeyframe = false;
+      }
       c.lastSentNs = frame.rigTimeNs;
-      const prefix =
-        c.form.kind === 'raw'
-          ? imagePrefix(frame.rigTimeNs, c.camera.id, c.camera.width, c.camera.height, c.form, bytes.byteLength)
-          : compressedImagePrefix(frame.rigTimeNs, c.camera.id, c.form.format, bytes.byteLength);
-      const message = new Uint8Array(prefix.byteLength + bytes.byteLength);
-      message.set(prefix, 0);
-      message.set(bytes, prefix.byteLength);
+      const parts = imageMessageParts(frame.rigTimeNs, c.camera, c.form, bytes);
+      const message = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+      let at = 0;
+      for (const part of parts) {
+        message.set(part, at);
+        at += part.byteLength;
+      }
       this.server.sendMessage(c.id, frame.rigTimeNs, message);
       this.counts.imagesSent++;
     }

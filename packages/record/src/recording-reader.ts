@@ -132,8 +132,9 @@ export async function readRecordingInfo(path: string): Promise<RecordingInfo> {
         const t = topics.get(channel.topic) ?? { type: schema?.name ?? '', count: 0 };
         t.count++;
         topics.set(channel.topic, t);
-        if (channel.topic.endsWith('/image_raw') || channel.topic.endsWith('/image_raw/compressed')) {
-          const camera = channel.topic.replace(/^\//, '').replace(/\/image_raw(\/compressed)?$/, '');
+        const imageTopic = IMAGE_TOPIC.exec(channel.topic);
+        if (imageTopic) {
+          const camera = imageTopic[1]!;
           framesByCamera[camera] = (framesByCamera[camera] ?? 0) + 1;
         } else if (channel.topic === GROUPS_TOPIC && schema) {
           let reader = readers.get(channel.id);
@@ -163,6 +164,9 @@ export async function readRecordingInfo(path: string): Promise<RecordingInfo> {
     rig,
   };
 }
+
+/** A camera's image topic (cameraTopic's forms), capturing the camera. */
+const IMAGE_TOPIC = /^\/?(.+)\/image_raw(?:\/compressed|\/foxglove)?$/;
 
 /** The MCAP files of a bag directory, in metadata.yaml's order (or by name without one). */
 async function bagFiles(dir: string): Promise<string[]> {

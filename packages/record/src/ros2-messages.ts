@@ -1,6 +1,6 @@
 import { MessageWriter } from '@foxglove/rosmsg2-serialization';
 import { type ClockSample, type FrameGroup, NS_PER_S } from '@syncap/core';
-import { ros2Definitions, ros2SchemaText } from './ros2-schemas.js';
+import { type Ros2TypeName, ros2Definitions, ros2SchemaText } from './ros2-schemas.js';
 
 /** A ROS 2 `builtin_interfaces/Time` from an instant in ns (the rig timebase). */
 export function rosTime(ns: bigint): { sec: number; nanosec: number } {
@@ -26,12 +26,20 @@ const RAW_ENCODINGS: Readonly<Record<string, { encoding: string; bytesPerPixel: 
 };
 
 /** Compressed FourCCs → CompressedImage `format`. */
-const COMPRESSED_FORMATS: Readonly<Record<string, string>> = { MJPG: 'jpeg', JPEG: 'jpeg', H264: 'h264' };
+const COMPRESSED_FORMATS: Readonly<Record<string, string>> = { MJPG: 'jpeg', JPEG: 'jpeg' };
 
-/** How a camera's frames are recorded: a raw Image, or a CompressedImage. */
+/** Inter-coded FourCCs → CompressedVideo `format` (Annex B bitstreams, one access unit per frame). */
+const VIDEO_FORMATS: Readonly<Record<string, string>> = { H264: 'h264' };
+
+/**
+ * How a camera's frames are recorded: a raw sensor_msgs/Image, a sensor_msgs/CompressedImage
+ * (each frame an image of its own: JPEG), or a foxglove_msgs/CompressedVideo (frames that
+ * decode only in sequence from a keyframe: H264), the type Foxglove plays video from.
+ */
 export type ImageForm =
   | { readonly kind: 'raw'; readonly encoding: string; readonly bytesPerPixel: number }
-  | { readonly kind: 'compressed'; readonly format: string };
+  | { readonly kind: 'compressed'; readonly format: string }
+  | { readonly kind: 'video'; readonly format: string };
 
 /** The form of a pixel format, or undefined for one ROS has no encoding for. */
 export function imageFormOf(pixelFormat: string): ImageForm | undefined {
@@ -39,11 +47,20 @@ export function imageFormOf(pixelFormat: string): ImageForm | undefined {
   const raw = RAW_ENCODINGS[fourcc];
   if (raw) return { kind: 'raw', ...raw };
   const format = COMPRESSED_FORMATS[fourcc];
-  return format ? { kind: 'compressed', format } : undefined;
+  if (format) return { kind: 'compressed', format };
+  const video = VIDEO_FORMATS[fourcc];
+  return video ? { kind: 'video', format: video } : undefined;
+}
+
+/** The message type a form is written as. */
+export function imageTypeOf(form: ImageForm): Ros2TypeName {
+  if (form.kind === 'raw') return 'sensor_msgs/msg/Image';
+  return form.kind === 'compressed' ? 'sensor_msgs/msg/CompressedImage' : 'foxglove_msgs/msg/CompressedVideo';
 }
 
 const imageWriter = new MessageWriter(ros2Definitions(ros2SchemaText('sensor_msgs/msg/Image')));
 const compressedWriter = new MessageWriter(ros2Definitions(ros2SchemaText('sensor_msgs/msg/CompressedImage')));
+const videoWriter = new MessageWriter(ros2Definitions(ros2SchemaText('foxglove_msgs/msg/CompressedVideo')));
 const groupWriter = new MessageWriter(ros2Definitions(ros2SchemaText('syncap_msgs/msg/FrameGroup')));
 const clockWriter = new MessageWriter(ros2Definitions(ros2SchemaText('syncap_msgs/msg/ClockSample')));
 const EMPTY = new Uint8Array(0);
@@ -82,6 +99,36 @@ export function imagePrefix(
 /** The CDR of sensor_msgs/CompressedImage up to its bytes, which follow it in the record. */
 export function compressedImagePrefix(stamp: bigint, frameId: string, format: string, dataLength: number): Uint8Array {
   return withData(compressedWriter.writeMessage({ header: { stamp: rosTime(stamp), frame_id: frameId }, format, data: EMPTY }), dataLength);
+}
+
+/** Stand-ins for a frame's bytes, one per length mod 4. */
+const SHORT_DATA = [0, 1, 2, 3].map((n) => new Uint8Array(n));
+const utf8 = new TextEncoder();
+
+/**
+ * The CDR of foxglove_msgs/CompressedVideo around its bytes: what precedes them and what
+ * follows them (`format` comes after `data`). The message is written with stand-in data of
+ * the same length mod 4 — the padding before `format` depends on nothing else — and split
+ * where the data begins: the 4-byte encapsulation header, the 8-byte timestamp, frame_id
+ * (length word, bytes, NUL), padding to 4, then data's length word.
+ */
+export function compressedVideoParts(stamp: bigint, frameId: string, format: string, dataLength: number): { prefix: Uint8Array; suffix: Uint8Array } {
+  const short = SHORT_DATA[dataLength % 4]!;
+  const whole = videoWriter.writeMessage({ timestamp: rosTime(stamp), frame_id: frameId, data: short, format });
+  const frameIdEnd = 8 + 4 + utf8.encode(frameId).byteLength + 1;
+  const dataStart = 4 + (Math.ceil(frameIdEnd / 4) * 4 + 4);
+  return { prefix: withData(whole.subarray(0, dataStart), dataLength), suffix: whole.subarray(dataStart + short.byteLength) };
+}
+
+/**
+ * A frame's message as parts written one after another: the CDR before the bytes, the bytes
+ * as they are (never copied into the message), and for video the CDR after them.
+ */
+export function imageMessageParts(stamp: bigint, camera: { id: string; width: number; height: number }, form: ImageForm, bytes: Uint8Array): Uint8Array[] {
+  if (form.kind === 'raw') return [imagePrefix(stamp, camera.id, camera.width, camera.height, form, bytes.byteLength), bytes];
+  if (form.kind === 'compressed') return [compressedImagePrefix(stamp, camera.id, form.format, bytes.byteLength), bytes];
+  const { prefix, suffix } = compressedVideoParts(stamp, camera.id, form.format, bytes.byteLength);
+  return [prefix, bytes, suffix];
 }
 
 /** Why a member of a group was not written. */

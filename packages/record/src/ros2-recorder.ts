@@ -4,15 +4,7 @@ import { type ClockSample, ConfigError, type ErrorSink, type Frame, type FrameDa
 import { encodeJpeg } from '@syncap/jpeg';
 import { type BagFileInfo, bagMetadataYaml } from './bag-metadata.js';
 import { type ChunkMessage, fileError, McapFileWriter } from './mcap-file-writer.js';
-import {
-  clockSampleMessage,
-  compressedImagePrefix,
-  frameGroupMessage,
-  type ImageForm,
-  imageFormOf,
-  imagePrefix,
-  type NotRecordedReason,
-} from './ros2-messages.js';
+import { clockSampleMessage, frameGroupMessage, type ImageForm, imageFormOf, imageMessageParts, imageTypeOf, type NotRecordedReason } from './ros2-messages.js';
 import { type Ros2TypeName, ros2SchemaText } from './ros2-schemas.js';
 import { CLOCK_TOPIC, cameraTopic, GROUPS_TOPIC } from './topics.js';
 
@@ -71,6 +63,7 @@ export interface RecorderStats {
 interface CameraChannel {
   readonly camera: RecorderCamera;
   readonly channelId: number;
+  /** The form its frames are written in (JPEG when the recorder encodes them); undefined: none. */
   readonly form: ImageForm | undefined;
   readonly encodeJpeg: boolean;
   /** Frames of this camera held (not released) until their write or encode finishes. */
@@ -86,9 +79,12 @@ const RECORD_INFO_NAME = 'syncap.recording';
  * Records frame groups as a ROS 2 bag: MCAP (profile `ros2`, `ros2msg` schemas, `cdr`
  * messages) with a rosbag2 `metadata.yaml` beside it. Each camera is a topic in ROS naming
  * (`/<camera>/image_raw` as sensor_msgs/Image, `/<camera>/image_raw/compressed` as
- * sensor_msgs/CompressedImage for MJPG and JPEG), plus `/syncap/frame_groups` and
+ * sensor_msgs/CompressedImage for MJPG and JPEG, `/<camera>/image_raw/foxglove` as
+ * foxglove_msgs/CompressedVideo for H264), plus `/syncap/frame_groups` and
  * `/syncap/clock_samples`. Stamps and log times are rig time (mid-exposure); publish time is
- * the device's own timestamp.
+ * the device's own timestamp. H264 frames are recorded as the groups hold them: a frame the
+ * policy left out of every group is missing from the stream, and a decoder shows the frames
+ * after it damaged until the next keyframe (keep a camera's keyframe interval short).
  *
  * Pixels go from the frame's buffer to the file without a copy: the recorder takes each
  * frame's data and releases it once the chunk that holds it is on disk. What cannot be
@@ -261,7 +257,7 @@ export class Ros2Recorder {
         encodeJpeg(bytes, { width: c.width, height: c.height, pixelFormat: c.pixelFormat, quality: this.o.jpegQuality ?? 85 }).then(
           (jpeg) => {
             this.release(data, channel, bytes.byteLength);
-            this.pushImage(frame, channel, jpeg, 'jpeg');
+            this.pushImage(frame, channel, jpeg);
           },
           () => {
             this.release(data, channel, bytes.byteLength);
@@ -279,28 +275,21 @@ export class Ros2Recorder {
       // A copy, whatever the view's class: Buffer.prototype.slice (V4L2 frames are Buffers) shares memory.
       const copy = Uint8Array.prototype.slice.call(bytes);
       data.release();
-      this.pushImage(frame, channel, copy, undefined);
+      this.pushImage(frame, channel, copy);
       if (bytes.byteLength >= COPY_BELOW_BYTES) this.pendingLarge = true;
       return undefined;
     }
     channel.held++;
     this.pendingHeld.push({ data, channel });
     this.pendingLarge = true;
-    this.pushImage(frame, channel, bytes, undefined);
+    this.pushImage(frame, channel, bytes);
     return undefined;
   }
 
-  private pushImage(frame: Frame, channel: CameraChannel, bytes: Uint8Array, encodedAs: 'jpeg' | undefined): void {
-    const c = channel.camera;
+  private pushImage(frame: Frame, channel: CameraChannel, bytes: Uint8Array): void {
     const form = channel.form!;
-    const prefix =
-      encodedAs === 'jpeg'
-        ? compressedImagePrefix(frame.rigTimeNs, c.id, 'jpeg', bytes.byteLength)
-        : form.kind === 'raw'
-          ? imagePrefix(frame.rigTimeNs, c.id, c.width, c.height, form, bytes.byteLength)
-          : compressedImagePrefix(frame.rigTimeNs, c.id, form.format, bytes.byteLength);
-    const type: Ros2TypeName = encodedAs || form.kind === 'compressed' ? 'sensor_msgs/msg/CompressedImage' : 'sensor_msgs/msg/Image';
-    this.push({ channelId: channel.channelId, logTime: frame.rigTimeNs, publishTime: frame.deviceTimeNs, parts: [prefix, bytes] }, type, this.topicOf(channel));
+    const parts = imageMessageParts(frame.rigTimeNs, channel.camera, form, bytes);
+    this.push({ channelId: channel.channelId, logTime: frame.rigTimeNs, publishTime: frame.deviceTimeNs, parts }, imageTypeOf(form), this.topicOf(channel));
     this.counts.framesWritten++;
   }
 
@@ -389,7 +378,7 @@ export class Ros2Recorder {
   }
 
   private topicOf(channel: CameraChannel): string {
-    return cameraTopic(channel.camera.id, channel.encodeJpeg || channel.form?.kind === 'compressed' ? 'compressed' : 'raw');
+    return cameraTopic(channel.camera.id, channel.form?.kind ?? 'raw');
   }
 
   private async rotateIfNeeded(nextNs: bigint): Promise<void> {
@@ -418,12 +407,13 @@ export class Ros2Recorder {
     };
     const qos = new Map([['offered_qos_profiles', '']]);
     for (const camera of this.o.cameras) {
-      const form = imageFormOf(camera.pixelFormat);
-      const encode = this.o.encode === 'jpeg' && form?.kind === 'raw' && camera.pixelFormat.toUpperCase() !== 'SIM';
-      const compressed = encode || form?.kind === 'compressed';
+      const given = imageFormOf(camera.pixelFormat);
+      const encode = this.o.encode === 'jpeg' && given?.kind === 'raw' && camera.pixelFormat.toUpperCase() !== 'SIM';
+      const form: ImageForm | undefined = encode ? { kind: 'compressed', format: 'jpeg' } : given;
+      // A camera without a form still gets a topic (an empty one), as it has a place in the groups.
       const channelId = file.registerChannel({
-        schemaId: schema(compressed ? 'sensor_msgs/msg/CompressedImage' : 'sensor_msgs/msg/Image'),
-        topic: cameraTopic(camera.id, compressed ? 'compressed' : 'raw'),
+        schemaId: schema(form ? imageTypeOf(form) : 'sensor_msgs/msg/Image'),
+        topic: cameraTopic(camera.id, form?.kind ?? 'raw'),
         messageEncoding: 'cdr',
         metadata: qos,
       });

@@ -21,6 +21,8 @@ const DEFINITIONS: Readonly<Record<string, string>> = {
     'uint8[] data',
   ].join('\n'),
   'sensor_msgs/msg/CompressedImage': ['std_msgs/Header header', 'string format', 'uint8[] data'].join('\n'),
+  // Foxglove's video frame (its Image panel decodes H264 from it); as foxglove_msgs ships it.
+  'foxglove_msgs/msg/CompressedVideo': ['builtin_interfaces/Time timestamp', 'string frame_id', 'uint8[] data', 'string format'].join('\n'),
   'syncap_msgs/msg/FrameGroup': [
     '# A frame group: one frame per camera, taken at the same instant (syncap).',
     '# header.stamp is the group time (its earliest frame), in the rig timebase.',
@@ -55,12 +57,18 @@ const DEPENDENCIES: Readonly<Record<string, readonly string[]>> = {
   'std_msgs/msg/Header': ['builtin_interfaces/msg/Time'],
   'sensor_msgs/msg/Image': ['std_msgs/msg/Header', 'builtin_interfaces/msg/Time'],
   'sensor_msgs/msg/CompressedImage': ['std_msgs/msg/Header', 'builtin_interfaces/msg/Time'],
+  'foxglove_msgs/msg/CompressedVideo': ['builtin_interfaces/msg/Time'],
   'syncap_msgs/msg/FrameGroup': ['std_msgs/msg/Header', 'builtin_interfaces/msg/Time'],
   'syncap_msgs/msg/ClockSample': ['std_msgs/msg/Header', 'builtin_interfaces/msg/Time'],
 };
 
 /** The message types a recording uses. */
-export type Ros2TypeName = 'sensor_msgs/msg/Image' | 'sensor_msgs/msg/CompressedImage' | 'syncap_msgs/msg/FrameGroup' | 'syncap_msgs/msg/ClockSample';
+export type Ros2TypeName =
+  | 'sensor_msgs/msg/Image'
+  | 'sensor_msgs/msg/CompressedImage'
+  | 'foxglove_msgs/msg/CompressedVideo'
+  | 'syncap_msgs/msg/FrameGroup'
+  | 'syncap_msgs/msg/ClockSample';
 
 const SEPARATOR = '================================================================================';
 
