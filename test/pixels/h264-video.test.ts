@@ -36,6 +36,14 @@ function videoFrame(cameraId: string, seq: number, accessUnit: Uint8Array, relea
   return { cameraId, seq, deviceTimeNs: rigTimeNs - 1000n, rigTimeNs, flags: 0, data: { bytes: accessUnit, release: () => released.add(seq) } };
 }
 
+/** Mean absolute difference per byte of two images of one size. */
+function meanError(a: Uint8Array, b: Uint8Array): number {
+  expect(a.byteLength).toBe(b.byteLength);
+  let sum = 0;
+  for (let i = 0; i < a.byteLength; i++) sum += Math.abs(a[i]! - b[i]!);
+  return sum / a.byteLength;
+}
+
 let live: FoxgloveLiveServer | undefined;
 afterEach(async () => {
   await live?.close();
@@ -109,6 +117,15 @@ describe.runIf(h264Reason === null)('H264 as video: recorded and served as foxgl
     expect(Buffer.compare(Buffer.from(received[0]!.data), Buffer.from(units[10]!))).toBe(0);
     expect(isH264Keyframe(received[0]!.data)).toBe(true);
     expect(decodeH264(concatBytes(received.map((m) => m.data)))).toEqual(decodeH264(concatBytes(units)).slice(10));
+    // A frame missing from the groups (seq 40 is never published) breaks the sequence: the
+    // channel waits for the next keyframe (seq 50) rather than sending frames that cannot decode.
+    const more = encodeH264({ width: 320, height: 240, frames: 60, keyint: 10 }).slice(40);
+    const awaiting = live.counts.videoFramesAwaitingKeyframe;
+    for (let k = 1; k < 20; k++) live.publishGroup(new FrameGroup(40 + k, ['front'], [videoFrame('front', 40 + k, more[k]!, released)]));
+    for (let i = 0; i < 2000 && received.length < 40; i++) await new Promise((r) => setImmediate(r));
+    expect(received).toHaveLength(40);
+    expect(live.counts.videoFramesAwaitingKeyframe - awaiting).toBe(9);
+    expect(Buffer.compare(Buffer.from(received[30]!.data), Buffer.from(more[10]!))).toBe(0);
     client.close();
   });
 
@@ -123,10 +140,12 @@ describe.runIf(h264Reason === null)('H264 as video: recorded and served as foxgl
       const image = await decodeJpeg(jpeg);
       expect({ width: image.width, height: image.height, channels: image.channels }).toEqual({ width: 320, height: 180, channels: 3 });
       // The picture ffmpeg decodes from the whole stream, scaled alike: equal but for JPEG's loss.
-      const reference = decodeH264Picture(concatBytes(units), 10, 320, 180);
-      let diff = 0;
-      for (let i = 0; i < reference.byteLength; i++) diff += Math.abs(reference[i]! - image.pixels[i]!);
-      expect(diff / reference.byteLength).toBeLessThan(MAX_MEAN_ERROR);
+      expect(meanError(decodeH264Picture(concatBytes(units), 10, 320, 180), image.pixels)).toBeLessThan(MAX_MEAN_ERROR);
+      // At its own size too (no scaling: the range conversion must still happen).
+      const small = encodeH264({ width: 320, height: 240, frames: 1, keyint: 10 });
+      const same = await decodeJpeg(await thumbnailer.make({ bytes: small[0]!, width: 320, height: 240, pixelFormat: 'H264' }));
+      expect({ width: same.width, height: same.height }).toEqual({ width: 320, height: 240 });
+      expect(meanError(decodeH264Picture(small[0]!, 0, 320, 240), same.pixels)).toBeLessThan(MAX_MEAN_ERROR);
       await expect(jpegThumbnailOfH264Keyframe(units[11]!)).rejects.toMatchObject({ code: 'E_PARSE', message: expect.stringMatching(/no picture on its own/) });
       await expect(jpegThumbnailOfH264Keyframe(new Uint8Array([0, 0, 0, 1, 0x65, 1, 2, 3]))).rejects.toMatchObject({ code: 'E_PARSE' });
     },

@@ -12,6 +12,7 @@ extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavutil/error.h>
 #include <libavutil/log.h>
+#include <libavutil/opt.h>
 #include <libswscale/swscale.h>
 }
 #endif
@@ -67,9 +68,8 @@ bool decodeAlone(const uint8_t* accessUnit, size_t size, AVFrame* picture, std::
     *error = "cannot allocate an H264 decoder";
     return false;
   }
-  // One pool thread per thumbnail; a picture with errors is no thumbnail.
+  // One pool thread per thumbnail. Errors the decoder conceals (an odd SEI, say) still give a picture.
   ctx->thread_count = 1;
-  ctx->err_recognition = AV_EF_EXPLODE;
   if (int r = avcodec_open2(ctx.get(), codec, nullptr); r < 0) {
     *error = "cannot open the H264 decoder: " + avError(r);
     return false;
@@ -78,6 +78,10 @@ bool decodeAlone(const uint8_t* accessUnit, size_t size, AVFrame* picture, std::
   std::vector<uint8_t> padded(size + AV_INPUT_BUFFER_PADDING_SIZE, 0);
   std::memcpy(padded.data(), accessUnit, size);
   std::unique_ptr<AVPacket, PacketFree> packet(av_packet_alloc());
+  if (!packet) {
+    *error = "cannot allocate an H264 packet";
+    return false;
+  }
   packet->data = padded.data();
   packet->size = static_cast<int>(size);
   int r = avcodec_send_packet(ctx.get(), packet.get());
@@ -109,15 +113,20 @@ bool thumbnailFromH264Keyframe(const uint8_t* accessUnit, size_t size, int maxWi
   // Even sizes for 4:2:0; never wider than the picture.
   const int dw = std::max(2, std::min(maxWidth > 0 ? maxWidth : w, w) & ~1);
   const int dh = std::max(2, static_cast<int>(static_cast<int64_t>(h) * dw / w) & ~1);
-  std::unique_ptr<SwsContext, SwsFree> sws(
-      sws_getContext(w, h, static_cast<AVPixelFormat>(picture->format), dw, dh, AV_PIX_FMT_YUV420P, SWS_AREA, nullptr, nullptr, nullptr));
-  if (!sws) {
+  // Camera H264 is limited range (unless it says otherwise); JFIF is full range. The ranges are
+  // set before the context is initialised: it picks its converter then, and a same-size
+  // conversion would otherwise be a plain copy that leaves the range as it was.
+  std::unique_ptr<SwsContext, SwsFree> sws(sws_alloc_context());
+  const bool configured = sws && av_opt_set_int(sws.get(), "srcw", w, 0) >= 0 && av_opt_set_int(sws.get(), "srch", h, 0) >= 0 &&
+                          av_opt_set_int(sws.get(), "src_format", picture->format, 0) >= 0 &&
+                          av_opt_set_int(sws.get(), "src_range", picture->color_range == AVCOL_RANGE_JPEG ? 1 : 0, 0) >= 0 &&
+                          av_opt_set_int(sws.get(), "dstw", dw, 0) >= 0 && av_opt_set_int(sws.get(), "dsth", dh, 0) >= 0 &&
+                          av_opt_set_int(sws.get(), "dst_format", AV_PIX_FMT_YUV420P, 0) >= 0 && av_opt_set_int(sws.get(), "dst_range", 1, 0) >= 0 &&
+                          av_opt_set_int(sws.get(), "sws_flags", SWS_AREA, 0) >= 0 && sws_init_context(sws.get(), nullptr, nullptr) >= 0;
+  if (!configured) {
     *error = "cannot scale a " + std::to_string(w) + "x" + std::to_string(h) + " picture of pixel format " + std::to_string(picture->format);
     return false;
   }
-  // Camera H264 is limited range (unless it says otherwise); JFIF is full range.
-  const int* coefficients = sws_getCoefficients(SWS_CS_ITU601);
-  sws_setColorspaceDetails(sws.get(), coefficients, picture->color_range == AVCOL_RANGE_JPEG ? 1 : 0, coefficients, 1, 0, 1 << 16, 1 << 16);
   const int cw = dw / 2;
   const int ch = dh / 2;
   std::vector<uint8_t> y(static_cast<size_t>(dw) * dh), u(static_cast<size_t>(cw) * ch), v(static_cast<size_t>(cw) * ch);

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import wsProtocol from '@foxglove/ws-protocol';
-import { type ClockSample, type FrameGroup, isH264Keyframe, SyncapError } from '@syncap/core';
+import { type ClockSample, type FrameGroup, isH264Keyframe, SyncapError, seqForwardDistance } from '@syncap/core';
 import { WebSocketServer } from 'ws';
 
 // @foxglove/ws-protocol is CommonJS: its classes come from the default export under Node's ESM loader.
@@ -30,8 +30,10 @@ interface LiveChannel {
   readonly form: ImageForm | undefined;
   subscribed: boolean;
   lastSentNs: bigint | undefined;
-  /** Video only: frames wait for a keyframe (after a subscribe, or a frame skipped for a backed-up client). */
+  /** Video only: frames wait for a keyframe (after a subscribe, a frame skipped, or one missing from the groups). */
   awaitingKeyframe: boolean;
+  /** Video only: the sequence number of the camera's last frame seen here. */
+  lastSeq: number | undefined;
 }
 
 /**
@@ -41,7 +43,10 @@ interface LiveChannel {
  * its bags. It never slows capture: images go only to subscribed channels, at most
  * `maxImagesPerSec` per camera, and not at all to a client whose socket is backed up (counted).
  * Video (H264) decodes only in sequence, so its frames are never thinned: every one is sent,
- * from a keyframe on; one skipped for a backed-up client makes the channel wait for the next.
+ * from a keyframe on; a frame skipped for a backed-up client, or missing from the groups (a
+ * sequence gap), makes the channel wait for the next keyframe. The wait is per channel, not
+ * per client (@foxglove/ws-protocol broadcasts): a second client subscribing while another
+ * watches gets the stream where it is, and Foxglove shows it from the next keyframe.
  * An image is copied into its message (the frame goes back to its driver at once; a socket may
  * hold it for as long as the network takes).
  */
@@ -62,7 +67,7 @@ export class FoxgloveLiveServer {
     for (const camera of o.cameras) {
       const form = imageFormOf(camera.pixelFormat);
       const id = add(cameraTopic(camera.id, form?.kind ?? 'raw'), form ? imageTypeOf(form) : 'sensor_msgs/msg/Image');
-      this.channels.set(camera.id, { id, camera, form, subscribed: false, lastSentNs: undefined, awaitingKeyframe: true });
+      this.channels.set(camera.id, { id, camera, form, subscribed: false, lastSentNs: undefined, awaitingKeyframe: true, lastSeq: undefined });
     }
     this.groupChannel = add(GROUPS_TOPIC, 'syncap_msgs/msg/FrameGroup');
     this.clockChannel = add(CLOCK_TOPIC, 'syncap_msgs/msg/ClockSample');
@@ -124,6 +129,10 @@ export class FoxgloveLiveServer {
       const bytes = frame.data?.bytes;
       if (!c?.subscribed || !c.form || !bytes) continue;
       const video = c.form.kind === 'video';
+      if (video) {
+        if (c.lastSeq !== undefined && seqForwardDistance(c.lastSeq, frame.seq) !== 1) c.awaitingKeyframe = true;
+        c.lastSeq = frame.seq;
+      }
       if (!video && c.lastSentNs !== undefined && frame.rigTimeNs - c.lastSentNs < minIntervalNs) continue;
       backedUp ??= [...this.wss.clients].some((s) => s.bufferedAmount > (this.o.maxBufferedBytes ?? 8 * 2 ** 20));
       if (backedUp) {
