@@ -68,44 +68,39 @@ function splitAccessUnits(stream: Uint8Array): Uint8Array[] {
   return starts.map((s, k) => stream.subarray(s, starts[k + 1] ?? stream.byteLength));
 }
 
-/** Decodes an Annex B stream with ffmpeg's H264 decoder: each decoded picture's size (bytes, yuv420p) and MD5, in order. */
-export function decodeH264(stream: Uint8Array): Array<{ bytes: number; md5: string }> {
+/** Runs ffmpeg with `args` on an Annex B stream (written to a temporary file as its input); its stdout. */
+function ffmpegOnStream(stream: Uint8Array, args: readonly string[], what: string): Buffer {
   const dir = mkdtempSync(join(tmpdir(), 'syncap-h264-'));
   try {
     const path = join(dir, 'stream.h264');
     writeFileSync(path, stream);
-    const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'h264', '-i', path, '-f', 'framemd5', '-'], {
-      encoding: 'utf8',
-      maxBuffer: 64 * 2 ** 20,
-    });
-    if (r.status !== 0) throw new Error(`ffmpeg could not decode the stream: ${r.stderr}`);
-    return r.stdout
-      .split('\n')
-      .filter((l) => l && !l.startsWith('#'))
-      .map((l) => {
-        // framemd5: stream, dts, pts, duration, size, md5.
-        const fields = l.split(',').map((f) => f.trim());
-        return { bytes: Number(fields[4]), md5: fields[5]! };
-      });
+    const full = ['-hide_banner', '-loglevel', 'error', '-f', 'h264', '-i', path, ...args];
+    const r = spawnSync('ffmpeg', full, { maxBuffer: 64 * 2 ** 20 });
+    if (r.status !== 0) throw new Error(`ffmpeg could not ${what}: ${r.stderr.toString()}`);
+    return r.stdout;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** Decodes an Annex B stream with ffmpeg's H264 decoder: each decoded picture's size (bytes, yuv420p) and MD5, in order. */
+export function decodeH264(stream: Uint8Array): Array<{ bytes: number; md5: string }> {
+  return ffmpegOnStream(stream, ['-f', 'framemd5', '-'], 'decode the stream')
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => {
+      // framemd5: stream, dts, pts, duration, size, md5.
+      const fields = l.split(',').map((f) => f.trim());
+      return { bytes: Number(fields[4]), md5: fields[5]! };
+    });
+}
+
 /** Picture `index` of an Annex B stream as ffmpeg decodes it, scaled to width x height: RGB, 3 bytes per pixel. */
 export function decodeH264Picture(stream: Uint8Array, index: number, width: number, height: number): Uint8Array {
-  const dir = mkdtempSync(join(tmpdir(), 'syncap-h264-'));
-  try {
-    const path = join(dir, 'stream.h264');
-    writeFileSync(path, stream);
-    const filter = `select=eq(n\\,${index}),scale=${width}:${height}:flags=area`;
-    const args = ['-hide_banner', '-loglevel', 'error', '-f', 'h264', '-i', path, '-vf', filter, '-frames:v', '1', '-pix_fmt', 'rgb24', '-f', 'rawvideo', '-'];
-    const r = spawnSync('ffmpeg', args, { maxBuffer: 64 * 2 ** 20 });
-    if (r.status !== 0) throw new Error(`ffmpeg could not decode picture ${index}: ${r.stderr.toString()}`);
-    return new Uint8Array(r.stdout);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const filter = `select=eq(n\\,${index}),scale=${width}:${height}:flags=area`;
+  const args = ['-vf', filter, '-frames:v', '1', '-pix_fmt', 'rgb24', '-f', 'rawvideo', '-'];
+  return new Uint8Array(ffmpegOnStream(stream, args, `decode picture ${index}`));
 }
 
 /** Byte arrays one after another (access units into a stream). */

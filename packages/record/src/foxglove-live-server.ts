@@ -57,11 +57,14 @@ export class FoxgloveLiveServer {
   /** Images not sent because a client was backed up, or the rate cap. */
   readonly counts = { imagesSent: 0, imagesSkippedBackedUp: 0, videoFramesAwaitingKeyframe: 0, groupsSent: 0 };
 
+  private readonly minImageIntervalNs: bigint;
+
   private constructor(
     private readonly wss: WebSocketServer,
     private readonly server: FoxgloveServer,
     private readonly o: FoxgloveLiveOptions,
   ) {
+    this.minImageIntervalNs = BigInt(Math.round(1e9 / (o.maxImagesPerSec ?? 10)));
     const add = (topic: string, type: Ros2TypeName) =>
       server.addChannel({ topic, encoding: 'cdr', schemaName: type, schema: ros2SchemaText(type), schemaEncoding: 'ros2msg' });
     for (const camera of o.cameras) {
@@ -122,7 +125,6 @@ export class FoxgloveLiveServer {
   publishGroup(group: FrameGroup): void {
     this.server.sendMessage(this.groupChannel, group.timeNs, frameGroupMessage(group, new Map()) as Uint8Array<ArrayBuffer>);
     this.counts.groupsSent++;
-    const minIntervalNs = BigInt(Math.round(1e9 / (this.o.maxImagesPerSec ?? 10)));
     let backedUp: boolean | undefined;
     for (const frame of group.frames.values()) {
       const c = this.channels.get(frame.cameraId);
@@ -133,7 +135,7 @@ export class FoxgloveLiveServer {
         if (c.lastSeq !== undefined && seqForwardDistance(c.lastSeq, frame.seq) !== 1) c.awaitingKeyframe = true;
         c.lastSeq = frame.seq;
       }
-      if (!video && c.lastSentNs !== undefined && frame.rigTimeNs - c.lastSentNs < minIntervalNs) continue;
+      if (!video && c.lastSentNs !== undefined && frame.rigTimeNs - c.lastSentNs < this.minImageIntervalNs) continue;
       backedUp ??= [...this.wss.clients].some((s) => s.bufferedAmount > (this.o.maxBufferedBytes ?? 8 * 2 ** 20));
       if (backedUp) {
         this.counts.imagesSkippedBackedUp++;
@@ -148,14 +150,7 @@ export class FoxgloveLiveServer {
         c.awaitingKeyframe = false;
       }
       c.lastSentNs = frame.rigTimeNs;
-      const parts = imageMessageParts(frame.rigTimeNs, c.camera, c.form, bytes);
-      const message = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-      let at = 0;
-      for (const part of parts) {
-        message.set(part, at);
-        at += part.byteLength;
-      }
-      this.server.sendMessage(c.id, frame.rigTimeNs, message);
+      this.server.sendMessage(c.id, frame.rigTimeNs, Buffer.concat(imageMessageParts(frame.rigTimeNs, c.camera, c.form, bytes)));
       this.counts.imagesSent++;
     }
   }

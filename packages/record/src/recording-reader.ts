@@ -5,7 +5,7 @@ import { McapIndexedReader, McapStreamReader, type McapTypes } from '@mcap/core'
 import { ParseError, SyncapError } from '@syncap/core';
 import { parseBagMetadata } from './bag-metadata.js';
 import { ros2Definitions } from './ros2-schemas.js';
-import { GROUPS_TOPIC } from './topics.js';
+import { cameraOfTopic, GROUPS_TOPIC } from './topics.js';
 
 /** What `syncap-node record info` reports of a recording, as `ros2 bag info` does. */
 export interface RecordingInfo {
@@ -132,9 +132,8 @@ export async function readRecordingInfo(path: string): Promise<RecordingInfo> {
         const t = topics.get(channel.topic) ?? { type: schema?.name ?? '', count: 0 };
         t.count++;
         topics.set(channel.topic, t);
-        const imageTopic = IMAGE_TOPIC.exec(channel.topic);
-        if (imageTopic) {
-          const camera = imageTopic[1]!;
+        const camera = cameraOfTopic(channel.topic);
+        if (camera !== undefined) {
           framesByCamera[camera] = (framesByCamera[camera] ?? 0) + 1;
         } else if (channel.topic === GROUPS_TOPIC && schema) {
           let reader = readers.get(channel.id);
@@ -164,9 +163,6 @@ export async function readRecordingInfo(path: string): Promise<RecordingInfo> {
     rig,
   };
 }
-
-/** A camera's image topic (cameraTopic's forms), capturing the camera. */
-const IMAGE_TOPIC = /^\/?(.+)\/image_raw(?:\/compressed|\/foxglove)?$/;
 
 /** The MCAP files of a bag directory, in metadata.yaml's order (or by name without one). */
 async function bagFiles(dir: string): Promise<string[]> {

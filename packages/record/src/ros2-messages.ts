@@ -103,19 +103,18 @@ export function compressedImagePrefix(stamp: bigint, frameId: string, format: st
 
 /** Stand-ins for a frame's bytes, one per length mod 4. */
 const SHORT_DATA = [0, 1, 2, 3].map((n) => new Uint8Array(n));
-const utf8 = new TextEncoder();
 
 /**
  * The CDR of foxglove_msgs/CompressedVideo around its bytes: what precedes them and what
  * follows them (`format` comes after `data`). The message is written with stand-in data of
  * the same length mod 4 — the padding before `format` depends on nothing else — and split
  * where the data begins: the 4-byte encapsulation header, the 8-byte timestamp, frame_id
- * (length word, bytes, NUL), padding to 4, then data's length word.
+ * (its length word, as written, counts its bytes and NUL), padding to 4, then data's length word.
  */
 export function compressedVideoParts(stamp: bigint, frameId: string, format: string, dataLength: number): { prefix: Uint8Array; suffix: Uint8Array } {
   const short = SHORT_DATA[dataLength % 4]!;
   const whole = videoWriter.writeMessage({ timestamp: rosTime(stamp), frame_id: frameId, data: short, format });
-  const frameIdEnd = 8 + 4 + utf8.encode(frameId).byteLength + 1;
+  const frameIdEnd = 8 + 4 + new DataView(whole.buffer, whole.byteOffset + 12, 4).getUint32(0, true);
   const dataStart = 4 + (Math.ceil(frameIdEnd / 4) * 4 + 4);
   return { prefix: withData(whole.subarray(0, dataStart), dataLength), suffix: whole.subarray(dataStart + short.byteLength) };
 }

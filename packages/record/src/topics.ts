@@ -6,6 +6,14 @@ export const CLOCK_TOPIC = '/syncap/clock_samples';
 /** The suffix of a camera's topic for each form of its frames. */
 const TOPIC_SUFFIX = { raw: '', compressed: '/compressed', video: '/foxglove' } as const;
 
+/** A camera's image topic in any of cameraTopic's forms, capturing the camera's part. */
+const IMAGE_TOPIC = new RegExp(`^/?(.+)/image_raw(?:${Object.values(TOPIC_SUFFIX).filter(Boolean).join('|')})?$`);
+
+/** The camera part of an image topic cameraTopic made (`/left/image_raw/compressed` → `left`), or undefined. */
+export function cameraOfTopic(topic: string): string | undefined {
+  return IMAGE_TOPIC.exec(topic)?.[1];
+}
+
 /**
  * A camera's topic in ROS naming: `/<camera>/image_raw`; `/<camera>/image_raw/compressed` for
  * compressed images; `/<camera>/image_raw/foxglove` for video (the topic
