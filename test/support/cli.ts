@@ -10,22 +10,37 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs a built CLI (`bin`) as a child process, as `npx` runs it, and collects its output. */
+/** The last `n` lines of a command's output, for an error message. */
+function tail(text: string, n: number): string {
+  return text.trimEnd().split('\n').slice(-n).join('\n') || '(nothing)';
+}
+
+/**
+ * Runs a built CLI (`bin`) as a child process, as `npx` runs it, and collects its output. A run
+ * that outlasts `timeoutMs` is stopped with SIGTERM and rejected, with the tails of its output:
+ * a CLI that stops cleanly on SIGTERM would otherwise look like one that finished.
+ */
 export function runCli(
   bin: string,
   args: readonly string[],
   options: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CliResult> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
   return new Promise((resolve, reject) => {
-    const child = execFile(
-      process.execPath,
-      [bin, ...args],
-      { maxBuffer: 256 * 1024 * 1024, timeout: options.timeoutMs ?? 60_000, env: options.env ?? process.env },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') return reject(error);
-        resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-      },
-    );
+    let timedOut = false;
+    const child = execFile(process.execPath, [bin, ...args], { maxBuffer: 256 * 1024 * 1024, env: options.env ?? process.env }, (error, stdout, stderr) => {
+      clearTimeout(timer);
+      if (timedOut)
+        return reject(
+          new Error(`${[bin, ...args].join(' ')} did not finish within ${timeoutMs} ms; stdout ended:\n${tail(stdout, 3)}\nstderr ended:\n${tail(stderr, 10)}`),
+        );
+      if (error && typeof error.code !== 'number') return reject(error);
+      resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+    }, timeoutMs);
     if (options.input !== undefined) child.stdin!.end(options.input);
   });
 }

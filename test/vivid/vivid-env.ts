@@ -122,7 +122,7 @@ const FEEDER_CODECS = {
 } as const;
 
 /** ffmpeg encoding a moving test pattern into a v4l2loopback node, in real time (one write per frame). */
-function feedLoopback(device: string, fourcc: keyof typeof FEEDER_CODECS): ChildProcess {
+function feedLoopback(device: string, fourcc: keyof typeof FEEDER_CODECS): { child: ChildProcess; stderr: () => string } {
   const args = [
     '-hide_banner',
     '-loglevel',
@@ -137,9 +137,15 @@ function feedLoopback(device: string, fourcc: keyof typeof FEEDER_CODECS): Child
     'v4l2',
     device,
   ];
-  const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  child.on('error', () => undefined);
-  return child;
+  const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => {
+    stderr = (stderr + c).slice(-4000);
+  });
+  child.on('error', (e) => {
+    stderr += String(e);
+  });
+  return { child, stderr: () => stderr.trim() };
 }
 
 /** Resolves once `predicate` holds (polled as test/support's waitFor polls), rejects after `timeoutMs`. */
@@ -147,14 +153,35 @@ export async function waitUntil(predicate: () => boolean, timeoutMs: number, wha
   await pollFor(() => (predicate() ? true : undefined), timeoutMs, what);
 }
 
+/**
+ * How long ffmpeg may take to start feeding a node: 8 to 13 s in an idle TCG VM (its libraries
+ * come over 9p), and a CI run under load went past 20 s on three nodes.
+ */
+const FEEDER_START_TIMEOUT_MS = 60_000;
+
 /** ffmpeg writing MJPG or H264 into a v4l2loopback node, once the node offers it to readers (kill it when done). */
 export async function startLoopbackFeeder(device: string, fourcc: keyof typeof FEEDER_CODECS = 'MJPG'): Promise<ChildProcess> {
-  const feeder = feedLoopback(device, fourcc);
+  const { child: feeder, stderr } = feedLoopback(device, fourcc);
+  const startedMs = Date.now();
+  let exited: string | undefined;
+  feeder.once('exit', (code, signal) => {
+    exited = `ffmpeg feeding ${device} exited (${signal ?? `code ${code}`}) before the node offered ${fourcc}: ${stderr() || 'no message'}`;
+  });
   try {
-    await waitUntil(() => describeDevice(device).formats.some((f) => f.pixelFormat === fourcc), 20_000, `${device} to offer ${fourcc}`);
+    // A feeder that died fails here at once, with ffmpeg's own words, rather than at the timeout.
+    const failure = await pollFor(
+      () => {
+        if (exited !== undefined) return exited;
+        return describeDevice(device).formats.some((f) => f.pixelFormat === fourcc) ? '' : undefined;
+      },
+      FEEDER_START_TIMEOUT_MS,
+      `${device} to offer ${fourcc}`,
+    ).catch((timeout: Error) => `${timeout.message} (ffmpeg printed: ${stderr() || 'nothing'})`);
+    if (failure !== '') throw new Error(failure);
   } catch (error) {
     feeder.kill('SIGKILL');
     throw error;
   }
+  console.log(`loopback feeder: ${device} offered ${fourcc} after ${Date.now() - startedMs} ms`);
   return feeder;
 }

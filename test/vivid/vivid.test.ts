@@ -553,7 +553,7 @@ describe.runIf(reason === null)('native V4L2 on vivid', () => {
         writer.kill('SIGKILL');
       }
     },
-    90_000,
+    150_000,
   );
 
   it('by-path and by-id names: --camera takes a name with colons and a lower-case FourCC; a by-id camera found again after a replug as another node', async () => {

@@ -216,7 +216,10 @@ size_t Poller::dispatch() {
       // An armed fd is level-triggered: one frame per pass, and the next pass's epoll_wait says
       // whether another is ready, which spares the DQBUF that would find the queue empty (a
       // syscall per camera and wake-up). A tick too, over as many passes as frames are ready.
-      if (drain(env, core, events[i].events, armed ? 1 : SIZE_MAX) && !armed) rearm(env, core);
+      // An fd that is not armed is registered again whenever its drain ends, however it ended:
+      // one that stopped at its bound of frames with no frame left would otherwise go quiet.
+      drain(env, core, events[i].events, armed ? 1 : SIZE_MAX);
+      if (!armed && core->polled) rearm(env, core);
     }
   }
   if (scoped) napi_close_callback_scope(env_, cbScope);
@@ -224,7 +227,8 @@ size_t Poller::dispatch() {
 }
 
 void Poller::rearm(Napi::Env env, const std::shared_ptr<CameraCore>& core) {
-  for (int attempt = 0; attempt < 8 && core->polled; attempt++) {
+  constexpr int kAttempts = 8;
+  for (int attempt = 0; attempt < kAttempts && core->polled; attempt++) {
     auto it = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.core == core; });
     if (it == entries_.end()) return;
     int fd = core->device->fd;
@@ -240,11 +244,14 @@ void Poller::rearm(Napi::Env env, const std::shared_ptr<CameraCore>& core) {
       it->armed = true;
       return;
     }
-    if (!drain(env, core, static_cast<uint32_t>(p.revents), SIZE_MAX)) return;
+    // Added while readable, it is on epoll's ready list: the next pass or wake-up drains it and
+    // comes back here. Never drained without an ADD after it.
+    if (attempt + 1 == kAttempts) return;
+    drain(env, core, static_cast<uint32_t>(p.revents), SIZE_MAX);
   }
 }
 
-bool Poller::drain(Napi::Env env, const std::shared_ptr<CameraCore>& core, uint32_t revents, size_t maxFrames) {
+void Poller::drain(Napi::Env env, const std::shared_ptr<CameraCore>& core, uint32_t revents, size_t maxFrames) {
   Device& d = *core->device;
   auto afterCall = [&] {
     // A throwing callback is the application's bug: report it as Node reports any uncaught exception.
@@ -262,23 +269,22 @@ bool Poller::drain(Napi::Env env, const std::shared_ptr<CameraCore>& core, uint3
         core->deliver(env, frameEvent(d, buf, core->session));
         afterCall();
         revents = 0;
-        if (++frames == maxFrames) return false;
+        if (++frames == maxFrames) return;
         break;
       case Dequeued::Empty:
-        return core->polled;
+        return;
       case Dequeued::AllHeld:
         // Every buffer is with JS: the device polls as an error until one comes back.
         remove(core.get());
         core->paused = true;
-        return false;
+        return;
       case Dequeued::Failed:
         remove(core.get());
         core->deliver(env, failureEvent(failure, core->session));
         afterCall();
-        return false;
+        return;
     }
   }
-  return false;
 }
 
 #else
@@ -297,7 +303,7 @@ Poller::Coalescing Poller::coalescing() const { return {0, false}; }
 void Poller::startTicking(uint64_t) {}
 void Poller::stopTicking() {}
 void Poller::restartJudgement() {}
-bool Poller::drain(Napi::Env, const std::shared_ptr<CameraCore>&, uint32_t, size_t) { return false; }
+void Poller::drain(Napi::Env, const std::shared_ptr<CameraCore>&, uint32_t, size_t) {}
 void Poller::rearm(Napi::Env, const std::shared_ptr<CameraCore>&) {}
 
 #endif

@@ -55,8 +55,8 @@ class Poller {
   void stopTicking();
   // Adaptive coalescing judges afresh (the cameras changed, or it polls again).
   void restartJudgement();
-  // Dequeues and delivers what is ready, at most maxFrames; true when the device ran dry (still polled).
-  bool drain(Napi::Env env, const std::shared_ptr<CameraCore>& core, uint32_t revents, size_t maxFrames);
+  // Dequeues and delivers what is ready: until the device runs dry, maxFrames, or one round of its buffers.
+  void drain(Napi::Env env, const std::shared_ptr<CameraCore>& core, uint32_t revents, size_t maxFrames);
   // Registers the fd again while it is not readable (see Entry::armed).
   void rearm(Napi::Env env, const std::shared_ptr<CameraCore>& core);
 
