@@ -10,6 +10,9 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** How long a CLI stopped at its timeout has to exit before it is killed. */
+const KILL_AFTER_MS = 5_000;
+
 /** The last `n` lines of a command's output, for an error message. */
 function tail(text: string, n: number): string {
   return text.trimEnd().split('\n').slice(-n).join('\n') || '(nothing)';
@@ -37,9 +40,12 @@ export function runCli(
       if (error && typeof error.code !== 'number') return reject(error);
       resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
     });
+    // SIGTERM lets the CLI stop as a user's Ctrl-C would; one that hangs in its shutdown is
+    // killed, so that no test leaves a process behind.
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS).unref();
     }, timeoutMs);
     if (options.input !== undefined) child.stdin!.end(options.input);
   });

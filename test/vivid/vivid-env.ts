@@ -140,7 +140,9 @@ function feedLoopback(device: string, fourcc: keyof typeof FEEDER_CODECS): { chi
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (c: string) => {
+    // Kept for the start's error message, and shown as it comes (a feeder failing later too).
     stderr = (stderr + c).slice(-4000);
+    process.stderr.write(c);
   });
   child.on('error', (e) => {
     stderr += String(e);
@@ -154,7 +156,7 @@ export async function waitUntil(predicate: () => boolean, timeoutMs: number, wha
 }
 
 /**
- * How long ffmpeg may take to start feeding a node: 8 to 13 s in an idle TCG VM (its libraries
+ * How long ffmpeg may take to start feeding a node: 5.6 to 12.6 s in the TCG VM (its libraries
  * come over 9p), and a CI run under load went past 20 s on three nodes.
  */
 const FEEDER_START_TIMEOUT_MS = 60_000;
